@@ -1,0 +1,203 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CallVault.Client.Models;
+
+namespace CallVault.Store;
+
+/// <summary>A call record that cannot be stored, with the reason.</summary>
+public sealed class CallValidationException(string message) : Exception(message);
+
+/// <summary>
+/// Turns call objects as they arrive (import, webhooks, update-call) into documents ready to store, and
+/// applies the rules every stored call obeys: required fields and enum values, metadata size, erasure of
+/// sensitive data on opt-out, latency statistics computed from samples.
+/// </summary>
+public static class CallDocuments
+{
+    /// <summary>Largest metadata accepted, as serialized JSON.</summary>
+    public const int MaxMetadataBytes = 50_000;
+
+    /// <summary>The fields deleted from a call that opts out of sensitive data storage.</summary>
+    public static readonly string[] SensitiveFields =
+        ["transcript", "transcript_object", "transcript_with_tool_calls", "recording_url", "public_log_url"];
+
+    static readonly string[] LatencyStatistics = ["p50", "p90", "p95", "p99", "max", "min", "num"];
+
+    /// <summary>Validates a call object and prepares it for storage.</summary>
+    /// <exception cref="CallValidationException">The object is not a valid call.</exception>
+    public static PreparedCall Prepare(JsonElement element)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+            throw new CallValidationException("a call must be a JSON object");
+        var call = Parse(element);
+        var optOut = call.OptOutSensitiveDataStorage == true;
+        var scrub = optOut && SensitiveFields.Any(f => element.TryGetProperty(f, out _));
+        var addStats = NeedsLatencyStatistics(element);
+        if (!scrub && !addStats)
+            return new PreparedCall(call.CallId, ColumnsOf(call), WireJson.ToBytes(element));
+
+        var node = JsonObject.Create(element)!;
+        if (scrub)
+            RemoveSensitive(node);
+        if (addStats)
+            AddLatencyStatistics(node);
+        return FromNode(node) with { ErasesSensitiveData = scrub };
+    }
+
+    /// <summary>Prepares a call from a document the server built or changed itself.</summary>
+    public static PreparedCall FromNode(JsonObject node)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(node, SerializerOptions);
+        using var doc = JsonDocument.Parse(bytes, WireJson.DocumentOptions);
+        var call = Parse(doc.RootElement);
+        return new PreparedCall(call.CallId, ColumnsOf(call), bytes);
+    }
+
+    /// <summary>
+    /// Applies update-call: metadata replaces the stored metadata; opt-out may only go from false to true, and
+    /// when it does the sensitive fields are deleted.
+    /// </summary>
+    public static PreparedCall ApplyUpdate(byte[] current, UpdateCallRequest update)
+    {
+        var node = JsonNode.Parse(current, documentOptions: WireJson.DocumentOptions)!.AsObject();
+        var optedOut = node["opt_out_sensitive_data_storage"]?.GetValueKind() == JsonValueKind.True;
+        if (update.OptOutSensitiveDataStorage == false && optedOut)
+            throw new CallValidationException("opt_out_sensitive_data_storage cannot go back from true to false");
+        if (update.Metadata is { } metadata)
+        {
+            CheckMetadataSize(metadata);
+            node["metadata"] = JsonNode.Parse(metadata.GetRawText());
+        }
+        var erases = false;
+        if (update.OptOutSensitiveDataStorage == true)
+        {
+            node["opt_out_sensitive_data_storage"] = true;
+            erases = RemoveSensitive(node);
+        }
+        return FromNode(node) with { ErasesSensitiveData = erases };
+    }
+
+    /// <summary>Makes a call opted out: flag set, sensitive fields gone.</summary>
+    public static PreparedCall OptOut(PreparedCall call)
+    {
+        var node = JsonNode.Parse(call.Document, documentOptions: WireJson.DocumentOptions)!.AsObject();
+        node["opt_out_sensitive_data_storage"] = true;
+        var erased = RemoveSensitive(node);
+        return FromNode(node) with { ErasesSensitiveData = erased || call.ErasesSensitiveData };
+    }
+
+    static readonly JsonSerializerOptions SerializerOptions = new() { Encoder = WireJson.WriterOptions.Encoder };
+
+    static Call Parse(JsonElement element)
+    {
+        Call call;
+        try
+        {
+            call = element.Deserialize(CallVaultJsonContext.Default.Call)!;
+        }
+        catch (JsonException ex)
+        {
+            throw new CallValidationException(WireJson.Describe(ex));
+        }
+        if (call.CallId.Length == 0)
+            throw new CallValidationException("call_id must not be empty");
+        if (call.AgentId.Length == 0)
+            throw new CallValidationException("agent_id must not be empty");
+        if (call.Metadata is { } metadata)
+            CheckMetadataSize(metadata);
+        return call;
+    }
+
+    static void CheckMetadataSize(JsonElement metadata)
+    {
+        var size = WireJson.ToBytes(metadata).Length;
+        if (size > MaxMetadataBytes)
+            throw new CallValidationException($"metadata is {size} bytes as JSON; at most {MaxMetadataBytes} are allowed");
+    }
+
+    static bool RemoveSensitive(JsonObject node)
+    {
+        var removed = false;
+        foreach (var field in SensitiveFields)
+            removed |= node.Remove(field);
+        return removed;
+    }
+
+    static CallColumns ColumnsOf(Call call) => new(
+        call.AgentId,
+        WireEnum.ToWire(call.CallStatus),
+        WireEnum.ToWire(call.CallType),
+        call.Direction is { } d ? WireEnum.ToWire(d) : null,
+        call.FromNumber,
+        call.ToNumber,
+        call.CallAnalysis?.UserSentiment is { } s ? WireEnum.ToWire(s) : null,
+        call.CallAnalysis?.CallSuccessful,
+        call.CallAnalysis?.InVoicemail,
+        call.DisconnectionReason is { } r ? WireEnum.ToWire(r) : null,
+        call.StartTimestamp,
+        call.DurationMs,
+        call.Latency?.E2e?.P50,
+        call.OptOutSensitiveDataStorage == true);
+
+    static bool NeedsLatencyStatistics(JsonElement call)
+    {
+        if (!call.TryGetProperty("latency", out var latency) || latency.ValueKind != JsonValueKind.Object)
+            return false;
+        foreach (var metric in latency.EnumerateObject())
+            if (IsSamplesOnly(metric.Value))
+                return true;
+        return false;
+    }
+
+    static bool IsSamplesOnly(JsonElement metric) =>
+        metric.ValueKind == JsonValueKind.Object
+        && metric.TryGetProperty("values", out var values) && values.ValueKind == JsonValueKind.Array
+        && !LatencyStatistics.Any(s => metric.TryGetProperty(s, out _));
+
+    static void AddLatencyStatistics(JsonObject call)
+    {
+        foreach (var (_, metricNode) in call["latency"]!.AsObject())
+        {
+            if (metricNode is not JsonObject metric || !IsSamplesOnly(JsonSerializer.SerializeToElement(metric)))
+                continue;
+            var samples = metric["values"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+            var stats = Percentiles.Summarize(samples);
+            if (stats is null)
+            {
+                metric["num"] = 0;
+                continue;
+            }
+            metric["p50"] = stats.P50;
+            metric["p90"] = stats.P90;
+            metric["p95"] = stats.P95;
+            metric["p99"] = stats.P99;
+            metric["max"] = stats.Max;
+            metric["min"] = stats.Min;
+            metric["num"] = samples.Length;
+        }
+    }
+}
+
+/// <summary>Percentiles as numpy computes them by default: linear interpolation between closest ranks.</summary>
+public static class Percentiles
+{
+    public sealed record Summary(double P50, double P90, double P95, double P99, double Min, double Max);
+
+    /// <summary>The summary of the samples, or null when there are none.</summary>
+    public static Summary? Summarize(IReadOnlyList<double> samples)
+    {
+        if (samples.Count == 0)
+            return null;
+        var sorted = samples.Order().ToArray();
+        return new Summary(Of(sorted, 50), Of(sorted, 90), Of(sorted, 95), Of(sorted, 99), sorted[0], sorted[^1]);
+    }
+
+    /// <summary>The <paramref name="percent"/>th percentile of already sorted samples.</summary>
+    public static double Of(double[] sorted, double percent)
+    {
+        var rank = (sorted.Length - 1) * percent / 100.0;
+        var lower = (int)Math.Floor(rank);
+        var upper = Math.Min(lower + 1, sorted.Length - 1);
+        return sorted[lower] + (rank - lower) * (sorted[upper] - sorted[lower]);
+    }
+}

@@ -1,0 +1,37 @@
+using CallVault.Store.Sqlite;
+
+namespace CallVault.Store;
+
+/// <summary>Opens the store a <c>--db</c> value names: a PostgreSQL URL or connection string, else a SQLite file path.</summary>
+public static class CallStores
+{
+    public static bool IsPostgres(string database) =>
+        database.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase)
+        || database.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase)
+        || database.Contains("Host=", StringComparison.OrdinalIgnoreCase);
+
+    public static ICallStore Open(string database, TimeProvider? clock = null)
+    {
+        if (string.IsNullOrWhiteSpace(database))
+            throw new ArgumentException("the database setting (--db or CALLVAULT_DB) is empty", nameof(database));
+        if (IsPostgres(database))
+            throw new NotSupportedException("PostgreSQL is not supported yet");
+        return new SqliteCallStore(database, clock);
+    }
+
+    /// <summary>Opens and migrates.</summary>
+    public static async Task<ICallStore> OpenAsync(string database, CancellationToken ct)
+    {
+        var store = Open(database);
+        try
+        {
+            await store.MigrateAsync(ct);
+            return store;
+        }
+        catch
+        {
+            await store.DisposeAsync();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,65 @@
+using CallVault.Client.Models;
+
+namespace CallVault.Store;
+
+/// <summary>
+/// Everything CallVault keeps: workspaces, their API keys and their calls. One implementation per database
+/// (SQLite embedded, PostgreSQL); both pass the same contract tests. Every call operation is scoped to one
+/// workspace, and every key and index is led by the workspace id, so a workspace can be a distribution
+/// column (Citus) without changing a query.
+/// </summary>
+public interface ICallStore : IAsyncDisposable
+{
+    /// <summary>Creates the schema or migrates it to the current version.</summary>
+    Task MigrateAsync(CancellationToken ct);
+
+    Task<Workspace> GetOrCreateWorkspaceAsync(string name, CancellationToken ct);
+    Task<Workspace?> FindWorkspaceAsync(string name, CancellationToken ct);
+
+    Task AddApiKeyAsync(long workspaceId, string prefix, byte[] hash, CancellationToken ct);
+    /// <summary>The key with this prefix, revoked or not; null when there is none.</summary>
+    Task<ApiKeyRecord?> FindApiKeyAsync(string prefix, CancellationToken ct);
+    Task<IReadOnlyList<ApiKeyInfo>> ListApiKeysAsync(CancellationToken ct);
+    /// <summary>Revokes the live key with this prefix; false when there is none.</summary>
+    Task<bool> RevokeApiKeyAsync(string prefix, CancellationToken ct);
+    Task<bool> HasAnyApiKeyAsync(CancellationToken ct);
+
+    /// <summary>The stored JSON document of a call, or null.</summary>
+    Task<byte[]?> GetCallAsync(long workspaceId, string callId, CancellationToken ct);
+
+    /// <summary>
+    /// Where a call stands (or stood, if deleted) in the list order; null if the workspace never had it.
+    /// </summary>
+    Task<CallPosition?> FindPositionAsync(long workspaceId, string callId, CancellationToken ct);
+
+    /// <summary>The documents of one page of calls, in the requested order.</summary>
+    Task<IReadOnlyList<byte[]>> ListCallsAsync(long workspaceId, CallQuery query, CancellationToken ct);
+
+    /// <summary>
+    /// Inserts or replaces calls by id, all or nothing. A call already opted out of sensitive data storage
+    /// stays opted out. Returns the number of calls written.
+    /// </summary>
+    Task<int> UpsertCallsAsync(long workspaceId, IReadOnlyList<PreparedCall> calls, CancellationToken ct);
+
+    /// <summary>
+    /// Reads a call and writes what <paramref name="change"/> makes of it, in one transaction. The change is
+    /// given the current document (null if there is no such call) and returns the new call, or null to leave
+    /// things as they are. Returns the document stored afterwards (null if none).
+    /// </summary>
+    Task<byte[]?> MutateCallAsync(long workspaceId, string callId, Func<byte[]?, PreparedCall?> change, CancellationToken ct);
+
+    /// <summary>Deletes a call and all its data, leaving only its position for pagination; false if absent.</summary>
+    Task<bool> DeleteCallAsync(long workspaceId, string callId, CancellationToken ct);
+}
+
+public sealed record Workspace(long Id, string Name);
+
+public sealed record ApiKeyRecord(string Prefix, long WorkspaceId, byte[] Hash, bool Revoked);
+
+public sealed record ApiKeyInfo(string Prefix, string Workspace, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+
+/// <summary>A place in the list order: the sort key (start timestamp, or time first received) and the call id.</summary>
+public readonly record struct CallPosition(long SortKey, string CallId);
+
+/// <summary>One page request of list-calls, already validated.</summary>
+public sealed record CallQuery(CallFilter? Filter, bool Ascending, int Limit, CallPosition? After);

@@ -1,0 +1,394 @@
+using System.Text;
+using System.Text.Json;
+using CallVault.Client.Models;
+using Microsoft.Data.Sqlite;
+
+namespace CallVault.Store.Sqlite;
+
+/// <summary>
+/// The embedded store: one SQLite file in WAL mode. All writes go through one connection, one at a time
+/// (SQLite has a single writer anyway), with synchronous=FULL so that an acknowledged write survives a kill,
+/// and secure_delete so that erased data does not linger in free pages. Reads use pooled connections and
+/// run alongside the writer.
+/// </summary>
+public sealed class SqliteCallStore : ICallStore
+{
+    readonly string _readConnectionString;
+    readonly SqliteConnection _writer;
+    readonly SemaphoreSlim _writeLock = new(1, 1);
+    readonly TimeProvider _clock;
+
+    public SqliteCallStore(string path, TimeProvider? clock = null)
+    {
+        _clock = clock ?? TimeProvider.System;
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var builder = new SqliteConnectionStringBuilder { DataSource = full, Pooling = true, DefaultTimeout = 30 };
+        _readConnectionString = builder.ToString();
+        builder.Pooling = false;
+        _writer = new SqliteConnection(builder.ToString());
+    }
+
+    public string ReadConnectionString => _readConnectionString;
+
+    public async Task MigrateAsync(CancellationToken ct)
+    {
+        await _writeLock.WaitAsync(ct);
+        try
+        {
+            if (_writer.State != System.Data.ConnectionState.Open)
+            {
+                await _writer.OpenAsync(ct);
+                await ExecuteAsync(_writer, null, """
+                    PRAGMA journal_mode = WAL;
+                    PRAGMA synchronous = FULL;
+                    PRAGMA secure_delete = ON;
+                    PRAGMA foreign_keys = ON;
+                    """, ct);
+            }
+            var version = Convert.ToInt32(await ScalarAsync(_writer, null, "PRAGMA user_version", ct));
+            for (var i = version; i < SqliteSchema.Migrations.Length; i++)
+            {
+                using var tx = _writer.BeginTransaction();
+                await ExecuteAsync(_writer, tx, SqliteSchema.Migrations[i], ct);
+                // PRAGMA takes no parameters; the value is a loop counter, not input.
+                await ExecuteAsync(_writer, tx, $"PRAGMA user_version = {i + 1}", ct);
+                tx.Commit();
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    // ---- workspaces and keys ----
+
+    public Task<Workspace> GetOrCreateWorkspaceAsync(string name, CancellationToken ct) =>
+        WriteAsync(async tx =>
+        {
+            const string sql = """
+                INSERT INTO workspaces (name, created_at) VALUES ($name, $now)
+                ON CONFLICT (name) DO NOTHING;
+                SELECT id FROM workspaces WHERE name = $name;
+                """;
+            var id = (long)(await ScalarAsync(_writer, tx, sql, ct, ("$name", name), ("$now", Now())) ?? throw new InvalidOperationException("workspace insert returned no id"));
+            return new Workspace(id, name);
+        }, ct);
+
+    public async Task<Workspace?> FindWorkspaceAsync(string name, CancellationToken ct)
+    {
+        await using var connection = await OpenReaderAsync(ct);
+        var id = await ScalarAsync(connection, null, "SELECT id FROM workspaces WHERE name = $name", ct, ("$name", name));
+        return id is long value ? new Workspace(value, name) : null;
+    }
+
+    public Task AddApiKeyAsync(long workspaceId, string prefix, byte[] hash, CancellationToken ct) =>
+        WriteAsync(async tx =>
+        {
+            const string sql = """
+                INSERT INTO api_keys (prefix, workspace_id, hash, created_at) VALUES ($prefix, $ws, $hash, $now)
+                """;
+            await ExecuteAsync(_writer, tx, sql, ct, ("$prefix", prefix), ("$ws", workspaceId), ("$hash", hash), ("$now", Now()));
+            return 0;
+        }, ct);
+
+    public async Task<ApiKeyRecord?> FindApiKeyAsync(string prefix, CancellationToken ct)
+    {
+        const string sql = "SELECT workspace_id, hash, revoked_at IS NOT NULL FROM api_keys WHERE prefix = $prefix";
+        await using var connection = await OpenReaderAsync(ct);
+        await using var command = Command(connection, null, sql, ("$prefix", prefix));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+            return null;
+        return new ApiKeyRecord(prefix, reader.GetInt64(0), (byte[])reader.GetValue(1), reader.GetBoolean(2));
+    }
+
+    public async Task<IReadOnlyList<ApiKeyInfo>> ListApiKeysAsync(CancellationToken ct)
+    {
+        const string sql = """
+            SELECT k.prefix, w.name, k.created_at, k.revoked_at
+            FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
+            ORDER BY w.name, k.created_at, k.prefix
+            """;
+        await using var connection = await OpenReaderAsync(ct);
+        await using var command = Command(connection, null, sql);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var keys = new List<ApiKeyInfo>();
+        while (await reader.ReadAsync(ct))
+            keys.Add(new ApiKeyInfo(
+                reader.GetString(0),
+                reader.GetString(1),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)),
+                reader.IsDBNull(3) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))));
+        return keys;
+    }
+
+    public Task<bool> RevokeApiKeyAsync(string prefix, CancellationToken ct) =>
+        WriteAsync(async tx =>
+        {
+            const string sql = "UPDATE api_keys SET revoked_at = $now WHERE prefix = $prefix AND revoked_at IS NULL";
+            return await ExecuteAsync(_writer, tx, sql, ct, ("$prefix", prefix), ("$now", Now())) > 0;
+        }, ct);
+
+    public async Task<bool> HasAnyApiKeyAsync(CancellationToken ct)
+    {
+        await using var connection = await OpenReaderAsync(ct);
+        return await ScalarAsync(connection, null, "SELECT EXISTS (SELECT 1 FROM api_keys)", ct) is 1L;
+    }
+
+    // ---- calls ----
+
+    public async Task<byte[]?> GetCallAsync(long workspaceId, string callId, CancellationToken ct)
+    {
+        const string sql = "SELECT doc FROM calls WHERE workspace_id = $ws AND call_id = $id";
+        await using var connection = await OpenReaderAsync(ct);
+        return await ScalarAsync(connection, null, sql, ct, ("$ws", workspaceId), ("$id", callId)) as byte[];
+    }
+
+    public async Task<CallPosition?> FindPositionAsync(long workspaceId, string callId, CancellationToken ct)
+    {
+        const string sql = """
+            SELECT sort_key FROM calls WHERE workspace_id = $ws AND call_id = $id
+            UNION ALL
+            SELECT sort_key FROM deleted_calls WHERE workspace_id = $ws AND call_id = $id
+            LIMIT 1
+            """;
+        await using var connection = await OpenReaderAsync(ct);
+        return await ScalarAsync(connection, null, sql, ct, ("$ws", workspaceId), ("$id", callId)) is long sortKey
+            ? new CallPosition(sortKey, callId)
+            : null;
+    }
+
+    public async Task<IReadOnlyList<byte[]>> ListCallsAsync(long workspaceId, CallQuery query, CancellationToken ct)
+    {
+        await using var connection = await OpenReaderAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = SqliteListQuery.Build(workspaceId, query, command.Parameters);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var docs = new List<byte[]>(Math.Min(query.Limit, 1000));
+        while (await reader.ReadAsync(ct))
+            docs.Add((byte[])reader.GetValue(0));
+        return docs;
+    }
+
+    public async Task<int> UpsertCallsAsync(long workspaceId, IReadOnlyList<PreparedCall> calls, CancellationToken ct)
+    {
+        var erased = false;
+        var count = await WriteAsync(async tx =>
+        {
+            var now = Now();
+            await using var optedOut = Command(_writer, tx, "SELECT opted_out FROM calls WHERE workspace_id = $ws AND call_id = $id");
+            var optedOutWs = optedOut.Parameters.AddWithValue("$ws", workspaceId);
+            var optedOutId = optedOut.Parameters.AddWithValue("$id", "");
+            await using var upsert = UpsertCommand(tx);
+            foreach (var given in calls)
+            {
+                var call = given;
+                if (!call.Columns.OptedOut)
+                {
+                    optedOutId.Value = call.CallId;
+                    if (await optedOut.ExecuteScalarAsync(ct) is 1L)
+                        call = CallDocuments.OptOut(call);
+                }
+                erased |= call.ErasesSensitiveData;
+                BindUpsert(upsert, workspaceId, call, now);
+                await upsert.ExecuteNonQueryAsync(ct);
+            }
+            return calls.Count;
+        }, ct);
+        if (erased)
+            await CheckpointAsync(ct);
+        return count;
+    }
+
+    public async Task<byte[]?> MutateCallAsync(long workspaceId, string callId, Func<byte[]?, PreparedCall?> change, CancellationToken ct)
+    {
+        var erased = false;
+        var result = await WriteAsync(async tx =>
+        {
+            const string read = "SELECT doc FROM calls WHERE workspace_id = $ws AND call_id = $id";
+            var current = await ScalarAsync(_writer, tx, read, ct, ("$ws", workspaceId), ("$id", callId)) as byte[];
+            var next = change(current);
+            if (next is null)
+                return current;
+            if (!string.Equals(next.CallId, callId, StringComparison.Ordinal))
+                throw new InvalidOperationException("a mutation must not change the call id");
+            erased = next.ErasesSensitiveData;
+            await using var upsert = UpsertCommand(tx);
+            BindUpsert(upsert, workspaceId, next, Now());
+            await upsert.ExecuteNonQueryAsync(ct);
+            return next.Document;
+        }, ct);
+        if (erased)
+            await CheckpointAsync(ct);
+        return result;
+    }
+
+    public async Task<bool> DeleteCallAsync(long workspaceId, string callId, CancellationToken ct)
+    {
+        var deleted = await WriteAsync(async tx =>
+        {
+            const string sql = """
+                INSERT INTO deleted_calls (workspace_id, call_id, sort_key)
+                SELECT workspace_id, call_id, sort_key FROM calls WHERE workspace_id = $ws AND call_id = $id
+                ON CONFLICT (workspace_id, call_id) DO UPDATE SET sort_key = excluded.sort_key;
+                DELETE FROM calls WHERE workspace_id = $ws AND call_id = $id;
+                """;
+            await using var command = Command(_writer, tx, sql, ("$ws", workspaceId), ("$id", callId));
+            await command.ExecuteNonQueryAsync(ct);
+            return (long)(await ScalarAsync(_writer, tx, "SELECT changes()", ct))! > 0;
+        }, ct);
+        if (deleted)
+            await CheckpointAsync(ct);
+        return deleted;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _writer.DisposeAsync();
+        _writeLock.Dispose();
+    }
+
+    // ---- plumbing ----
+
+    const string UpsertSql = """
+        INSERT INTO calls (
+            workspace_id, call_id, sort_key, received_at, start_timestamp, agent_id, call_status, call_type,
+            direction, from_number, to_number, user_sentiment, call_successful, in_voicemail,
+            disconnection_reason, duration_ms, e2e_p50, opted_out, doc)
+        VALUES (
+            $ws, $id, coalesce($start, $now), $now, $start, $agent, $status, $type,
+            $direction, $from, $to, $sentiment, $successful, $voicemail,
+            $disconnection, $duration, $e2e, $opted_out, $doc)
+        ON CONFLICT (workspace_id, call_id) DO UPDATE SET
+            sort_key = coalesce(excluded.start_timestamp, calls.received_at),
+            start_timestamp = excluded.start_timestamp,
+            agent_id = excluded.agent_id,
+            call_status = excluded.call_status,
+            call_type = excluded.call_type,
+            direction = excluded.direction,
+            from_number = excluded.from_number,
+            to_number = excluded.to_number,
+            user_sentiment = excluded.user_sentiment,
+            call_successful = excluded.call_successful,
+            in_voicemail = excluded.in_voicemail,
+            disconnection_reason = excluded.disconnection_reason,
+            duration_ms = excluded.duration_ms,
+            e2e_p50 = excluded.e2e_p50,
+            opted_out = excluded.opted_out,
+            doc = excluded.doc
+        """;
+
+    static readonly string[] UpsertParameters =
+    [
+        "$ws", "$id", "$now", "$start", "$agent", "$status", "$type", "$direction", "$from", "$to", "$sentiment",
+        "$successful", "$voicemail", "$disconnection", "$duration", "$e2e", "$opted_out", "$doc",
+    ];
+
+    SqliteCommand UpsertCommand(SqliteTransaction tx)
+    {
+        var command = Command(_writer, tx, UpsertSql);
+        foreach (var name in UpsertParameters)
+            command.Parameters.Add(new SqliteParameter { ParameterName = name });
+        command.Prepare();
+        return command;
+    }
+
+    static void BindUpsert(SqliteCommand command, long workspaceId, PreparedCall call, long now)
+    {
+        var c = call.Columns;
+        var p = command.Parameters;
+        p[0].Value = workspaceId;
+        p[1].Value = call.CallId;
+        p[2].Value = now;
+        p[3].Value = (object?)c.StartTimestamp ?? DBNull.Value;
+        p[4].Value = c.AgentId;
+        p[5].Value = c.CallStatus;
+        p[6].Value = c.CallType;
+        p[7].Value = (object?)c.Direction ?? DBNull.Value;
+        p[8].Value = (object?)c.FromNumber ?? DBNull.Value;
+        p[9].Value = (object?)c.ToNumber ?? DBNull.Value;
+        p[10].Value = (object?)c.UserSentiment ?? DBNull.Value;
+        p[11].Value = (object?)c.CallSuccessful ?? DBNull.Value;
+        p[12].Value = (object?)c.InVoicemail ?? DBNull.Value;
+        p[13].Value = (object?)c.DisconnectionReason ?? DBNull.Value;
+        p[14].Value = (object?)c.DurationMs ?? DBNull.Value;
+        p[15].Value = (object?)c.E2eLatencyP50 ?? DBNull.Value;
+        p[16].Value = c.OptedOut;
+        p[17].Value = call.Document;
+    }
+
+    /// <summary>
+    /// Moves everything out of the WAL and truncates it, so that erased data is not left in old WAL frames.
+    /// A reader in the middle of a query can hold the checkpoint back, so it is retried briefly.
+    /// </summary>
+    async Task CheckpointAsync(CancellationToken ct)
+    {
+        await _writeLock.WaitAsync(ct);
+        try
+        {
+            for (var attempt = 0; attempt < 50; attempt++)
+            {
+                await using var command = Command(_writer, null, "PRAGMA wal_checkpoint(TRUNCATE)");
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                if (await reader.ReadAsync(ct) && reader.GetInt64(0) == 0)
+                    return;
+                await Task.Delay(10, ct);
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    async Task<T> WriteAsync<T>(Func<SqliteTransaction, Task<T>> work, CancellationToken ct)
+    {
+        await _writeLock.WaitAsync(ct);
+        try
+        {
+            if (_writer.State != System.Data.ConnectionState.Open)
+                throw new InvalidOperationException("the store is not initialized: call MigrateAsync first");
+            using var tx = _writer.BeginTransaction(deferred: false);
+            var result = await work(tx);
+            tx.Commit();
+            return result;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    async Task<SqliteConnection> OpenReaderAsync(CancellationToken ct)
+    {
+        var connection = new SqliteConnection(_readConnectionString);
+        await connection.OpenAsync(ct);
+        return connection;
+    }
+
+    long Now() => _clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+    static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return command;
+    }
+
+    static async Task<int> ExecuteAsync(SqliteConnection connection, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] parameters)
+    {
+        await using var command = Command(connection, tx, sql, parameters);
+        return await command.ExecuteNonQueryAsync(ct);
+    }
+
+    static async Task<object?> ScalarAsync(SqliteConnection connection, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] parameters)
+    {
+        await using var command = Command(connection, tx, sql, parameters);
+        return await command.ExecuteScalarAsync(ct);
+    }
+}

@@ -1,0 +1,77 @@
+namespace CallVault.Store.Sqlite;
+
+/// <summary>
+/// The SQLite schema as an ordered list of migrations; <c>PRAGMA user_version</c> records how many have run.
+/// Append new migrations; never edit one that has shipped.
+/// </summary>
+static class SqliteSchema
+{
+    public static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE workspaces (
+            id         INTEGER PRIMARY KEY,
+            name       TEXT NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL
+        );
+
+        CREATE TABLE api_keys (
+            prefix       TEXT PRIMARY KEY,
+            workspace_id INTEGER NOT NULL REFERENCES workspaces (id),
+            hash         BLOB NOT NULL,
+            created_at   INTEGER NOT NULL,
+            revoked_at   INTEGER
+        );
+
+        -- One row per call. doc is the call object exactly as served; the other columns are copies of the
+        -- values that filters and the order read. sort_key is start_timestamp, or received_at until the
+        -- call has one, so that new calls show first in the default order.
+        CREATE TABLE calls (
+            workspace_id         INTEGER NOT NULL,
+            call_id              TEXT NOT NULL,
+            sort_key             INTEGER NOT NULL,
+            received_at          INTEGER NOT NULL,
+            start_timestamp      INTEGER,
+            agent_id             TEXT NOT NULL,
+            call_status          TEXT NOT NULL,
+            call_type            TEXT NOT NULL,
+            direction            TEXT,
+            from_number          TEXT,
+            to_number            TEXT,
+            user_sentiment       TEXT,
+            call_successful      INTEGER,
+            in_voicemail         INTEGER,
+            disconnection_reason TEXT,
+            duration_ms          INTEGER,
+            e2e_p50              REAL,
+            opted_out            INTEGER NOT NULL,
+            doc                  BLOB NOT NULL,
+            UNIQUE (workspace_id, call_id)
+        );
+
+        -- Every index is led by the workspace and ends with the list order, so that one filter with the
+        -- default order reads about as many rows as it returns.
+        CREATE INDEX calls_by_order        ON calls (workspace_id, sort_key, call_id);
+        CREATE INDEX calls_by_agent        ON calls (workspace_id, agent_id, sort_key, call_id);
+        CREATE INDEX calls_by_status       ON calls (workspace_id, call_status, sort_key, call_id);
+        CREATE INDEX calls_by_type         ON calls (workspace_id, call_type, sort_key, call_id);
+        CREATE INDEX calls_by_direction    ON calls (workspace_id, direction, sort_key, call_id) WHERE direction IS NOT NULL;
+        CREATE INDEX calls_by_from         ON calls (workspace_id, from_number, sort_key, call_id) WHERE from_number IS NOT NULL;
+        CREATE INDEX calls_by_to           ON calls (workspace_id, to_number, sort_key, call_id) WHERE to_number IS NOT NULL;
+        CREATE INDEX calls_by_sentiment    ON calls (workspace_id, user_sentiment, sort_key, call_id) WHERE user_sentiment IS NOT NULL;
+        CREATE INDEX calls_by_successful   ON calls (workspace_id, call_successful, sort_key, call_id) WHERE call_successful IS NOT NULL;
+        CREATE INDEX calls_by_voicemail    ON calls (workspace_id, in_voicemail, sort_key, call_id) WHERE in_voicemail IS NOT NULL;
+        CREATE INDEX calls_by_disconnect   ON calls (workspace_id, disconnection_reason, sort_key, call_id) WHERE disconnection_reason IS NOT NULL;
+        CREATE INDEX calls_by_duration     ON calls (workspace_id, duration_ms) WHERE duration_ms IS NOT NULL;
+        CREATE INDEX calls_by_e2e_p50      ON calls (workspace_id, e2e_p50) WHERE e2e_p50 IS NOT NULL;
+
+        -- Where deleted calls stood, so that a deleted call still works as a pagination key. Holds no call data.
+        CREATE TABLE deleted_calls (
+            workspace_id INTEGER NOT NULL,
+            call_id      TEXT NOT NULL,
+            sort_key     INTEGER NOT NULL,
+            PRIMARY KEY (workspace_id, call_id)
+        ) WITHOUT ROWID;
+        """,
+    ];
+}

@@ -1,0 +1,176 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CallVault.Auth;
+using CallVault.Client.Models;
+using CallVault.Hosting;
+using CallVault.Http;
+using CallVault.Store;
+using Microsoft.Extensions.Options;
+
+namespace CallVault.Calls;
+
+/// <summary>The Retell v2 call API: list, get, update, delete, register, plus CallVault's import.</summary>
+static class CallsApi
+{
+    const int DefaultLimit = 50;
+    const int MaxLimit = 1000;
+    const int MaxFilterValues = 1000;
+
+    public static IEndpointRouteBuilder MapCalls(this IEndpointRouteBuilder routes)
+    {
+        var v2 = routes.MapGroup("/v2").AddEndpointFilter<ApiExceptionFilter>();
+
+        v2.MapPost("/list-calls", ListCalls).WithName("ListCalls").WithSummary("Lists calls with filters, an order, a page size and a cursor.");
+        v2.MapGet("/get-call/{call_id}", GetCall).WithName("GetCall").WithSummary("Gets one call.");
+        v2.MapPatch("/update-call/{call_id}", UpdateCall).WithName("UpdateCall").WithSummary("Replaces metadata or opts a call out of sensitive data storage.");
+        v2.MapDelete("/delete-call/{call_id}", DeleteCall).WithName("DeleteCall").WithSummary("Deletes a call and all its data.");
+        v2.MapPost("/register-phone-call", RegisterPhoneCall).WithName("RegisterPhoneCall").WithSummary("Registers a phone call and returns its new id.");
+        v2.MapPost("/import-calls", ImportCalls).WithName("ImportCalls").WithSummary("Inserts or replaces calls, all or nothing.");
+        return routes;
+    }
+
+    static async Task<IResult> ListCalls(HttpRequest request, ClaimsPrincipal user, ICallStore store, IOptions<CallVaultOptions> options, CancellationToken ct)
+    {
+        var body = await RequestBody.ReadJsonAsync(request, options.Value.MaxBodyBytes, CallVaultJsonContext.Default.ListCallsRequest, new ListCallsRequest(), ct);
+        var workspace = user.WorkspaceId();
+        var query = await ToQueryAsync(body, workspace, store, ct);
+        return RawJsonResult.Array(await store.ListCallsAsync(workspace, query, ct));
+    }
+
+    static async Task<IResult> GetCall(string call_id, ClaimsPrincipal user, ICallStore store, CancellationToken ct) =>
+        await store.GetCallAsync(user.WorkspaceId(), call_id, ct) is { } doc ? RawJsonResult.One(doc) : ApiErrors.NotFound(call_id);
+
+    static async Task<IResult> UpdateCall(string call_id, HttpRequest request, ClaimsPrincipal user, ICallStore store, IOptions<CallVaultOptions> options, CancellationToken ct)
+    {
+        var update = await RequestBody.ReadJsonAsync(request, options.Value.MaxBodyBytes, CallVaultJsonContext.Default.UpdateCallRequest, new UpdateCallRequest(), ct);
+        var doc = await store.MutateCallAsync(user.WorkspaceId(), call_id, current => current is null ? null : CallDocuments.ApplyUpdate(current, update), ct);
+        return doc is null ? ApiErrors.NotFound(call_id) : RawJsonResult.One(doc);
+    }
+
+    static async Task<IResult> DeleteCall(string call_id, ClaimsPrincipal user, ICallStore store, CancellationToken ct) =>
+        await store.DeleteCallAsync(user.WorkspaceId(), call_id, ct) ? TypedResults.NoContent() : ApiErrors.NotFound(call_id);
+
+    static async Task<IResult> RegisterPhoneCall(HttpRequest request, ClaimsPrincipal user, ICallStore store, IOptions<CallVaultOptions> options, CancellationToken ct)
+    {
+        var body = await RequestBody.ReadJsonAsync<RegisterPhoneCallRequest?>(request, options.Value.MaxBodyBytes, CallVaultJsonContext.Default.RegisterPhoneCallRequest, null, ct)
+            ?? throw new ApiException(StatusCodes.Status400BadRequest, "the body must be a JSON object with agent_id");
+        if (string.IsNullOrEmpty(body.AgentId))
+            throw new ApiException(StatusCodes.Status400BadRequest, "agent_id must not be empty");
+        var node = new JsonObject
+        {
+            ["call_type"] = "phone_call",
+            ["call_id"] = NewCallId(),
+            ["agent_id"] = body.AgentId,
+            ["call_status"] = "registered",
+        };
+        if (body.Direction is { } direction)
+            node["direction"] = WireEnum.ToWire(direction);
+        if (body.FromNumber is { } from)
+            node["from_number"] = from;
+        if (body.ToNumber is { } to)
+            node["to_number"] = to;
+        if (body.Metadata is { } metadata)
+            node["metadata"] = JsonNode.Parse(metadata.GetRawText());
+        if (body.RetellLlmDynamicVariables is { } variables)
+            node["retell_llm_dynamic_variables"] = JsonSerializer.SerializeToNode(variables, CallVaultJsonContext.Default.DictionaryStringJsonElement);
+        var call = CallDocuments.FromNode(node);
+        await store.UpsertCallsAsync(user.WorkspaceId(), [call], ct);
+        return RawJsonResult.One(call.Document, StatusCodes.Status201Created);
+    }
+
+    static async Task<IResult> ImportCalls(HttpRequest request, ClaimsPrincipal user, ICallStore store, IOptions<CallVaultOptions> options, CancellationToken ct)
+    {
+        var limits = options.Value;
+        var body = await RequestBody.ReadAsync(request, limits.MaxImportBytes, ct);
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, WireJson.DocumentOptions);
+        }
+        catch (JsonException ex)
+        {
+            return ApiErrors.BadRequest(WireJson.Describe(ex));
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Array)
+                return ApiErrors.BadRequest("the body must be a JSON array of call objects");
+            var count = root.GetArrayLength();
+            if (count > limits.MaxImportCalls)
+                return ApiErrors.Result(StatusCodes.Status413PayloadTooLarge, $"{count} calls in one request; at most {limits.MaxImportCalls} are allowed");
+            var calls = new List<PreparedCall>(count);
+            var errors = new List<RecordError>();
+            var index = 0;
+            foreach (var element in root.EnumerateArray())
+            {
+                try
+                {
+                    calls.Add(CallDocuments.Prepare(element));
+                }
+                catch (CallValidationException ex)
+                {
+                    errors.Add(new RecordError { Index = index, CallId = CallIdOf(element), Message = ex.Message });
+                }
+                index++;
+            }
+            if (errors.Count > 0)
+            {
+                var first = errors[0];
+                return ApiErrors.Result(StatusCodes.Status400BadRequest,
+                    $"{errors.Count} of {count} calls are invalid, nothing was imported; first: call {first.Index}: {first.Message}", errors);
+            }
+            var imported = await store.UpsertCallsAsync(user.WorkspaceId(), calls, ct);
+            return TypedResults.Json(new ImportCallsResult { Imported = imported }, CallVaultJsonContext.Default.ImportCallsResult);
+        }
+    }
+
+    /// <summary>Validates a list request and turns it into a store query, resolving the pagination key.</summary>
+    static async Task<CallQuery> ToQueryAsync(ListCallsRequest body, long workspace, ICallStore store, CancellationToken ct)
+    {
+        var limit = body.Limit ?? DefaultLimit;
+        if (limit is < 1 or > MaxLimit)
+            throw new ApiException(StatusCodes.Status400BadRequest, $"limit must be between 1 and {MaxLimit}, got {limit}");
+        if (body.FilterCriteria is { } filter)
+            CheckFilter(filter);
+        CallPosition? after = null;
+        if (body.PaginationKey is { } key)
+        {
+            after = await store.FindPositionAsync(workspace, key, ct)
+                ?? throw new ApiException(StatusCodes.Status400BadRequest, $"pagination_key {key} names no call of this workspace");
+        }
+        return new CallQuery(body.FilterCriteria, body.SortOrder == SortOrder.Ascending, limit, after);
+    }
+
+    static void CheckFilter(CallFilter filter)
+    {
+        CheckCount("agent_id", filter.AgentId?.Count);
+        CheckCount("call_status", filter.CallStatus?.Count);
+        CheckCount("call_type", filter.CallType?.Count);
+        CheckCount("direction", filter.Direction?.Count);
+        CheckCount("from_number", filter.FromNumber?.Count);
+        CheckCount("to_number", filter.ToNumber?.Count);
+        CheckCount("user_sentiment", filter.UserSentiment?.Count);
+        CheckCount("call_successful", filter.CallSuccessful?.Count);
+        CheckCount("in_voicemail", filter.InVoicemail?.Count);
+        CheckCount("disconnection_reason", filter.DisconnectionReason?.Count);
+    }
+
+    static void CheckCount(string field, int? count)
+    {
+        if (count > MaxFilterValues)
+            throw new ApiException(StatusCodes.Status400BadRequest, $"filter_criteria.{field} has {count} values; at most {MaxFilterValues} are allowed");
+    }
+
+    static string? CallIdOf(JsonElement element) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty("call_id", out var id) && id.ValueKind == JsonValueKind.String
+            ? id.GetString()
+            : null;
+
+    const string IdAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+    /// <summary>32 characters from a cryptographic random source, like Retell's ids.</summary>
+    static string NewCallId() => RandomNumberGenerator.GetString(IdAlphabet, 32);
+}

@@ -1,0 +1,56 @@
+using Spectre.Console.Cli;
+
+namespace CallVault.Cli;
+
+/// <summary>The command line: <c>serve</c> runs the API, the other verbs administer the store.</summary>
+static class CallVaultCli
+{
+    public static Task<int> RunAsync(string[] args)
+    {
+        var app = new CommandApp();
+        // Running with no verb serves, so that `dotnet run` alone (and the test host) starts the API.
+        app.SetDefaultCommand<ServeCommand>();
+        app.Configure(config =>
+        {
+            config.SetApplicationName("CallVault");
+            config.PropagateExceptions();
+            config.AddCommand<ServeCommand>("serve")
+                .WithDescription("Runs the HTTP API.")
+                .WithExample("serve", "--db", "./callvault.db", "--urls", "http://127.0.0.1:8080");
+            config.AddBranch("keys", keys =>
+            {
+                keys.SetDescription("Manages API keys.");
+                keys.AddCommand<KeysCreateCommand>("create").WithDescription("Creates an API key for a workspace (creating the workspace if needed) and prints it.");
+                keys.AddCommand<KeysListCommand>("list").WithDescription("Lists workspaces and key prefixes, never whole keys.");
+                keys.AddCommand<KeysRevokeCommand>("revoke").WithDescription("Revokes the key with the given prefix.");
+            });
+        });
+        return RunCatchingAsync(app, args);
+    }
+
+    static async Task<int> RunCatchingAsync(CommandApp app, string[] args)
+    {
+        try
+        {
+            return await app.RunAsync(args);
+        }
+        catch (CommandParseException ex)
+        {
+            await Console.Error.WriteLineAsync($"error: {ex.Message}");
+            return 2;
+        }
+        catch (CommandRuntimeException ex)
+        {
+            await Console.Error.WriteLineAsync($"error: {ex.Message}");
+            return 2;
+        }
+        catch (CliUsageException ex)
+        {
+            await Console.Error.WriteLineAsync($"error: {ex.Message}");
+            return 2;
+        }
+    }
+}
+
+/// <summary>A command line that asks for something impossible; exits with code 2.</summary>
+sealed class CliUsageException(string message) : Exception(message);

@@ -1,0 +1,45 @@
+using System.ComponentModel;
+using CallVault.Hosting;
+using CallVault.Store;
+using Spectre.Console.Cli;
+
+namespace CallVault.Cli;
+
+sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
+{
+    public sealed class Settings : StoreSettings
+    {
+        public const string DefaultUrls = "http://127.0.0.1:8080";
+
+        [CommandOption("--urls <URL>")]
+        [Description("Where to listen. Default: $CALLVAULT_URLS, else http://127.0.0.1:8080.")]
+        public string? Urls { get; init; }
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateBuilder();
+        if (settings.ExplicitDatabase is { } database)
+            builder.Configuration[$"{CallVaultOptions.Section}:{nameof(CallVaultOptions.Database)}"] = database;
+        var urls = settings.Urls ?? Environment.GetEnvironmentVariable("CALLVAULT_URLS");
+        builder.WebHost.UseUrls(string.IsNullOrWhiteSpace(urls) ? Settings.DefaultUrls : urls);
+        builder.AddCallVault();
+
+        var app = builder.Build();
+        app.MapCallVault();
+        await app.StartAsync(cancellationToken);
+        await PrintFirstKeyAsync(app.Services.GetRequiredService<ICallStore>(), cancellationToken);
+        await app.WaitForShutdownAsync(cancellationToken);
+        return 0;
+    }
+
+    /// <summary>On a new store, creates the workspace "default" with one key and shows that key once.</summary>
+    static async Task PrintFirstKeyAsync(ICallStore store, CancellationToken ct)
+    {
+        if (await store.HasAnyApiKeyAsync(ct))
+            return;
+        var key = await ApiKeys.CreateAsync(store, "default", ct);
+        Console.WriteLine("Created workspace 'default' with this API key (shown once, store it now):");
+        Console.WriteLine(key);
+    }
+}

@@ -1,0 +1,25 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace CallVault.Hosting;
+
+/// <summary>Settings of the server, bound from the <c>CallVault</c> configuration section.</summary>
+public sealed class CallVaultOptions
+{
+    public const string Section = "CallVault";
+
+    /// <summary>SQLite file path, or a PostgreSQL URL (<c>postgresql://user:pass@host:port/db</c>).</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string Database { get; set; } = "./callvault.db";
+
+    /// <summary>Largest request body outside import-calls.</summary>
+    [Range(1024, long.MaxValue)]
+    public long MaxBodyBytes { get; set; } = 1 << 20;
+
+    /// <summary>Largest import-calls body.</summary>
+    [Range(1024, long.MaxValue)]
+    public long MaxImportBytes { get; set; } = 64L << 20;
+
+    /// <summary>Most calls in one import-calls request.</summary>
+    [Range(1, int.MaxValue)]
+    public int MaxImportCalls { get; set; } = 10_000;
+}

@@ -1,0 +1,73 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using CallVault.Store;
+
+namespace CallVault.Http;
+
+/// <summary>A request that cannot be served, with the status and message to answer.</summary>
+sealed class ApiException(int status, string message) : Exception(message)
+{
+    public int Status { get; } = status;
+}
+
+/// <summary>Reads request bodies with a size limit and strict JSON rules.</summary>
+static class RequestBody
+{
+    public static async Task<byte[]> ReadAsync(HttpRequest request, long limit, CancellationToken ct)
+    {
+        if (request.ContentLength > limit)
+            throw TooLarge(limit);
+        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? 4096, limit) + 1);
+        while (true)
+        {
+            var memory = buffer.GetMemory(16 * 1024);
+            var read = await request.Body.ReadAsync(memory, ct);
+            if (read == 0)
+                break;
+            buffer.Advance(read);
+            if (buffer.WrittenCount > limit)
+                throw TooLarge(limit);
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Reads and deserializes a JSON body; an empty body or <c>null</c> yields <paramref name="empty"/>.</summary>
+    public static async Task<T> ReadJsonAsync<T>(HttpRequest request, long limit, JsonTypeInfo<T> type, T empty, CancellationToken ct)
+    {
+        var body = await ReadAsync(request, limit, ct);
+        if (body.AsSpan().Trim(" \t\r\n"u8).IsEmpty)
+            return empty;
+        try
+        {
+            return JsonSerializer.Deserialize(body, type) ?? empty;
+        }
+        catch (JsonException ex)
+        {
+            throw new ApiException(StatusCodes.Status400BadRequest, WireJson.Describe(ex));
+        }
+    }
+
+    static ApiException TooLarge(long limit) =>
+        new(StatusCodes.Status413PayloadTooLarge, $"request body is larger than the limit of {limit} bytes");
+}
+
+/// <summary>Turns <see cref="ApiException"/> and <see cref="CallValidationException"/> into their JSON answers.</summary>
+sealed class ApiExceptionFilter : IEndpointFilter
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(context);
+        }
+        catch (ApiException ex)
+        {
+            return ApiErrors.Result(ex.Status, ex.Message);
+        }
+        catch (CallValidationException ex)
+        {
+            return ApiErrors.BadRequest(ex.Message);
+        }
+    }
+}
