@@ -7,9 +7,10 @@ static class CallVaultCli
 {
     public static Task<int> RunAsync(string[] args)
     {
+        // No verb, only --Key=Value pairs: host configuration, as ASP.NET Core's test host passes it. Serve.
+        if (args.Length == 0 || args.All(a => a.StartsWith("--", StringComparison.Ordinal) && a.Contains('=', StringComparison.Ordinal)))
+            return ServeCommand.RunAsync(args, database: null, urls: null, printFirstKey: false, CancellationToken.None);
         var app = new CommandApp();
-        // Running with no verb serves, so that `dotnet run` alone (and the test host) starts the API.
-        app.SetDefaultCommand<ServeCommand>();
         app.Configure(config =>
         {
             config.SetApplicationName("CallVault");

@@ -16,20 +16,25 @@ sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         public string? Urls { get; init; }
     }
 
-    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    public override Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
+        // Arguments Spectre does not know (such as --Logging:LogLevel:Default=Debug) are host configuration.
+        RunAsync([.. context.Remaining.Raw], settings.ExplicitDatabase, settings.Urls ?? Environment.GetEnvironmentVariable("CALLVAULT_URLS"),
+            printFirstKey: true, cancellationToken);
+
+    public static async Task<int> RunAsync(string[] hostArgs, string? database, string? urls, bool printFirstKey, CancellationToken ct)
     {
-        var builder = WebApplication.CreateBuilder();
-        if (settings.ExplicitDatabase is { } database)
+        var builder = WebApplication.CreateBuilder(hostArgs);
+        if (!string.IsNullOrWhiteSpace(database))
             builder.Configuration[$"{CallVaultOptions.Section}:{nameof(CallVaultOptions.Database)}"] = database;
-        var urls = settings.Urls ?? Environment.GetEnvironmentVariable("CALLVAULT_URLS");
         builder.WebHost.UseUrls(string.IsNullOrWhiteSpace(urls) ? Settings.DefaultUrls : urls);
         builder.AddCallVault();
 
         var app = builder.Build();
         app.MapCallVault();
-        await app.StartAsync(cancellationToken);
-        await PrintFirstKeyAsync(app.Services.GetRequiredService<ICallStore>(), cancellationToken);
-        await app.WaitForShutdownAsync(cancellationToken);
+        await app.StartAsync(ct);
+        if (printFirstKey)
+            await PrintFirstKeyAsync(app.Services.GetRequiredService<ICallStore>(), ct);
+        await app.WaitForShutdownAsync(ct);
         return 0;
     }
 
