@@ -24,6 +24,11 @@ public interface ICallStore : IAsyncDisposable
     Task<bool> RevokeApiKeyAsync(string prefix, CancellationToken ct);
     Task<bool> HasAnyApiKeyAsync(CancellationToken ct);
 
+    /// <summary>A named setting of a workspace (a webhook secret, a sync cursor...), or null.</summary>
+    Task<string?> GetSettingAsync(long workspaceId, string name, CancellationToken ct);
+    /// <summary>Sets (or, with null, removes) a named setting of a workspace.</summary>
+    Task SetSettingAsync(long workspaceId, string name, string? value, CancellationToken ct);
+
     /// <summary>The stored JSON document of a call, or null.</summary>
     Task<byte[]?> GetCallAsync(long workspaceId, string callId, CancellationToken ct);
 

@@ -137,6 +137,26 @@ public sealed class SqliteCallStore : ICallStore
         return await ScalarAsync(connection, null, "SELECT EXISTS (SELECT 1 FROM api_keys)", ct) is 1L;
     }
 
+    public async Task<string?> GetSettingAsync(long workspaceId, string name, CancellationToken ct)
+    {
+        const string sql = "SELECT value FROM workspace_settings WHERE workspace_id = $ws AND name = $name";
+        await using var connection = await OpenReaderAsync(ct);
+        return await ScalarAsync(connection, null, sql, ct, ("$ws", workspaceId), ("$name", name)) as string;
+    }
+
+    public Task SetSettingAsync(long workspaceId, string name, string? value, CancellationToken ct) =>
+        WriteAsync(async tx =>
+        {
+            const string set = """
+                INSERT INTO workspace_settings (workspace_id, name, value) VALUES ($ws, $name, $value)
+                ON CONFLICT (workspace_id, name) DO UPDATE SET value = excluded.value
+                """;
+            const string remove = "DELETE FROM workspace_settings WHERE workspace_id = $ws AND name = $name";
+            return value is null
+                ? await ExecuteAsync(_writer, tx, remove, ct, ("$ws", workspaceId), ("$name", name))
+                : await ExecuteAsync(_writer, tx, set, ct, ("$ws", workspaceId), ("$name", name), ("$value", value));
+        }, ct);
+
     // ---- calls ----
 
     public async Task<byte[]?> GetCallAsync(long workspaceId, string callId, CancellationToken ct)

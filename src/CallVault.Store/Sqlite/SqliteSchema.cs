@@ -73,5 +73,14 @@ static class SqliteSchema
             PRIMARY KEY (workspace_id, call_id)
         ) WITHOUT ROWID;
         """,
+        """
+        -- Named settings of a workspace: webhook secrets, sync cursors.
+        CREATE TABLE workspace_settings (
+            workspace_id INTEGER NOT NULL REFERENCES workspaces (id),
+            name         TEXT NOT NULL,
+            value        TEXT NOT NULL,
+            PRIMARY KEY (workspace_id, name)
+        ) WITHOUT ROWID;
+        """,
     ];
 }
