@@ -53,6 +53,14 @@ public interface ICallStore : IAsyncDisposable
     /// </summary>
     Task<byte[]?> MutateCallAsync(long workspaceId, string callId, Func<byte[]?, PreparedCall?> change, CancellationToken ct);
 
+    /// <summary>
+    /// <see cref="MutateCallAsync"/> for merging (webhook deliveries): the change is also given the call's merge
+    /// state, bookkeeping kept beside the document and never served (null when the call has none or does not
+    /// exist), and returns the new call with its new state, or null to leave things as they are. Other writes
+    /// (upsert, mutate) leave the merge state as it is. Returns the document stored afterwards (null if none).
+    /// </summary>
+    Task<byte[]?> MergeCallAsync(long workspaceId, string callId, Func<StoredCall?, MergedCall?> change, CancellationToken ct);
+
     /// <summary>Deletes a call and all its data, leaving only its position for pagination; false if absent.</summary>
     Task<bool> DeleteCallAsync(long workspaceId, string callId, CancellationToken ct);
 }
@@ -62,6 +70,12 @@ public sealed record Workspace(long Id, string Name);
 public sealed record ApiKeyRecord(string Prefix, long WorkspaceId, byte[] Hash, bool Revoked);
 
 public sealed record ApiKeyInfo(string Prefix, string Workspace, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+
+/// <summary>A stored call document with its merge state (see <see cref="ICallStore.MergeCallAsync"/>).</summary>
+public sealed record StoredCall(byte[] Document, string? MergeState);
+
+/// <summary>A call to store with its new merge state.</summary>
+public sealed record MergedCall(PreparedCall Call, string MergeState);
 
 /// <summary>A place in the list order: the sort key (start timestamp, or time first received) and the call id.</summary>
 public readonly record struct CallPosition(long SortKey, string CallId);

@@ -245,6 +245,35 @@ public sealed class SqliteCallStore : ICallStore
         return result;
     }
 
+    public async Task<byte[]?> MergeCallAsync(long workspaceId, string callId, Func<StoredCall?, MergedCall?> change, CancellationToken ct)
+    {
+        var erased = false;
+        var result = await WriteAsync(async tx =>
+        {
+            const string read = "SELECT doc, merge_state FROM calls WHERE workspace_id = $ws AND call_id = $id";
+            StoredCall? current = null;
+            await using (var command = Command(_writer, tx, read, ("$ws", workspaceId), ("$id", callId)))
+            await using (var reader = await command.ExecuteReaderAsync(ct))
+                if (await reader.ReadAsync(ct))
+                    current = new StoredCall((byte[])reader.GetValue(0), reader.IsDBNull(1) ? null : reader.GetString(1));
+            var next = change(current);
+            if (next is null)
+                return current?.Document;
+            if (!string.Equals(next.Call.CallId, callId, StringComparison.Ordinal))
+                throw new InvalidOperationException("a merge must not change the call id");
+            erased = next.Call.ErasesSensitiveData;
+            await using var upsert = UpsertCommand(tx);
+            BindUpsert(upsert, workspaceId, next.Call, Now());
+            await upsert.ExecuteNonQueryAsync(ct);
+            const string state = "UPDATE calls SET merge_state = $state WHERE workspace_id = $ws AND call_id = $id";
+            await ExecuteAsync(_writer, tx, state, ct, ("$ws", workspaceId), ("$id", callId), ("$state", next.MergeState));
+            return next.Call.Document;
+        }, ct);
+        if (erased)
+            await CheckpointAsync(ct);
+        return result;
+    }
+
     public async Task<bool> DeleteCallAsync(long workspaceId, string callId, CancellationToken ct)
     {
         var deleted = await WriteAsync(async tx =>

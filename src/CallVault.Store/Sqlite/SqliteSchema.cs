@@ -82,5 +82,10 @@ static class SqliteSchema
             PRIMARY KEY (workspace_id, name)
         ) WITHOUT ROWID;
         """,
+        """
+        -- Bookkeeping of webhook merging (which lifecycle event last wrote which field), beside the document
+        -- and never served. Goes with the row when the call is deleted.
+        ALTER TABLE calls ADD COLUMN merge_state TEXT;
+        """,
     ];
 }

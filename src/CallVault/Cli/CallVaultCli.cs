@@ -25,6 +25,11 @@ static class CallVaultCli
                 keys.AddCommand<KeysListCommand>("list").WithDescription("Lists workspaces and key prefixes, never whole keys.");
                 keys.AddCommand<KeysRevokeCommand>("revoke").WithDescription("Revokes the key with the given prefix.");
             });
+            config.AddBranch("webhook-key", webhook =>
+            {
+                webhook.SetDescription("Manages the Retell key that signs a workspace's webhooks.");
+                webhook.AddCommand<WebhookKeySetCommand>("set").WithDescription("Sets the Retell API key that webhook signatures are checked with (never printed back).");
+            });
         });
         return RunCatchingAsync(app, args);
     }

@@ -2,6 +2,7 @@ using CallVault.Auth;
 using CallVault.Calls;
 using CallVault.Http;
 using CallVault.Store;
+using CallVault.Webhooks;
 using Microsoft.Extensions.Options;
 
 namespace CallVault.Hosting;
@@ -38,6 +39,7 @@ static class CallVaultHosting
         app.UseAuthorization();
         app.MapGet("/healthz", () => TypedResults.Ok(new HealthStatus("ok"))).AllowAnonymous();
         app.MapCalls();
+        app.MapRetellWebhooks();
         return app;
     }
 }
