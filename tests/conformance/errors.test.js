@@ -63,6 +63,13 @@ describe('list-calls rejects what it cannot serve exactly', () => {
     assert.match(await badList({ filter_criteria: { agent_id: agent } }), /agent_id/);
   });
 
+  for (const field of ['agent_id', 'from_number', 'to_number']) {
+    test(`a null among the ${field} values is a BadRequestError, not a server error`, async () => {
+      assert.match(await badList({ filter_criteria: { [field]: [null] } }), new RegExp(`${field}.*null`));
+      assert.match(await badList({ filter_criteria: { [field]: ['+14155550100', null] } }), new RegExp(field));
+    });
+  }
+
   test('a pagination_key that names no call of this workspace is a BadRequestError naming the key', async () => {
     const key = uniqueTag('no_such_call');
     const message = await badList({ pagination_key: key });

@@ -74,6 +74,13 @@ test('registerPhoneCall without agent_id is a BadRequestError naming agent_id', 
   assert.match(message, /agent_id/);
 });
 
+test('registerPhoneCall with a null agent_id is a BadRequestError in plain words', async () => {
+  const err = await failure(sdkNoRetry().call.registerPhoneCall({ agent_id: null }));
+  const message = assertApiError(err, Retell.BadRequestError, 400);
+  assert.match(message, /agent_id.*null/);
+  assert.doesNotMatch(message, /CallVault\.|constructor/, 'the message exposes server internals');
+});
+
 test('registerPhoneCall with an unknown direction is a BadRequestError', async () => {
   const err = await failure(sdkNoRetry().call.registerPhoneCall({ agent_id: uniqueTag('agent_register'), direction: 'sideways' }));
   const message = assertApiError(err, Retell.BadRequestError, 400);
