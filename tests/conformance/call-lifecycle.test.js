@@ -38,6 +38,29 @@ describe('retrieve', () => {
     assert.deepEqual(got.llm_token_usage, phone.llm_token_usage);
   });
 
+  test('extreme numbers and any Unicode survive import and retrieve, also where the server rewrote the document', async () => {
+    const odd = {
+      tiny: 5e-324, huge: 1.7976931348623157e308, third: 1 / 3, sum: 0.1 + 0.2, exp: 1e21, negative: -123456.789,
+      maxSafe: Number.MAX_SAFE_INTEGER, zero: 0,
+      text: 'e\u0301 \u202Eابت\u202C 𝄞 👩‍👩‍👧 \u2028 \u0000 "quoted" \\ back',
+      nested: [[[{ deep: ['a', { deeper: [true, false, null] }] }]]],
+    };
+    const agentId = uniqueTag('agent_life');
+    const plain = makeCall(rng, { type: 'web_call', status: 'ended', agentId, over: { metadata: odd, future_field: odd } });
+    // Samples without statistics and an opt-out make the server rewrite the document before storing it.
+    const rewritten = makeCall(rng, {
+      type: 'phone_call', status: 'ended', agentId,
+      over: { metadata: odd, future_field: odd, opt_out_sensitive_data_storage: true, latency: { e2e: { values: [900.5, 1e-7, 1200, 1100.25] } } },
+    });
+    await importCalls([plain, rewritten]);
+    for (const call of [plain, rewritten]) {
+      const got = await client.call.retrieve(call.call_id);
+      assert.deepEqual(got, stored(call));
+      assert.deepEqual(got.metadata, odd);
+    }
+    assert.equal((await client.call.retrieve(rewritten.call_id)).latency.e2e.p50, (900.5 + 1100.25) / 2);
+  });
+
   test('retrieve of a call id that does not exist is a NotFoundError carrying the server message', async () => {
     const missing = uniqueTag('missing_call');
     const err = await failure(strict.call.retrieve(missing));
