@@ -131,12 +131,16 @@ describe('update', () => {
     assert.deepEqual(got, stored(call));
   });
 
-  test('metadata over 50 kB is a BadRequestError and the stored metadata stays', async () => {
+  test('metadata of exactly 50,000 bytes as JSON is kept, one byte more is a BadRequestError that changes nothing', async () => {
     const { phone } = await seedPair();
-    const err = await failure(strict.call.update(phone.call_id, { metadata: { blob: 'x'.repeat(50_001) } }));
+    const limit = { blob: 'x'.repeat(50_000 - JSON.stringify({ blob: '' }).length) };
+    assert.equal(Buffer.byteLength(JSON.stringify(limit)), 50_000);
+    assert.deepEqual((await client.call.update(phone.call_id, { metadata: limit })).metadata, limit);
+    const over = { blob: `${limit.blob}x` };
+    const err = await failure(strict.call.update(phone.call_id, { metadata: over }));
     assertApiError(err, Retell.BadRequestError, 400);
     assert.match(err.message, /metadata/);
-    assert.deepEqual((await client.call.retrieve(phone.call_id)).metadata, phone.metadata);
+    assert.deepEqual((await client.call.retrieve(phone.call_id)).metadata, limit);
   });
 
   test('opt_out_sensitive_data_storage false on a call that never opted out keeps its data', async () => {
@@ -169,8 +173,8 @@ describe('update', () => {
 describe('delete', () => {
   test('delete removes the call: retrieve, list and a second delete no longer find it', async () => {
     const { agentId, phone, web } = await seedPair();
-    // The SDK resolves to null exactly when the server answered 204 No Content.
-    assert.equal(await client.call.delete(phone.call_id), null);
+    const response = await client.call.delete(phone.call_id).asResponse();
+    assert.equal(response.status, 204);
     const retrieveErr = await failure(strict.call.retrieve(phone.call_id));
     assertApiError(retrieveErr, Retell.NotFoundError, 404);
     assert.deepEqual(ids(await client.call.list({ filter_criteria: { agent_id: [agentId] } })), [web.call_id]);
@@ -181,7 +185,8 @@ describe('delete', () => {
 
   test('a deleted call id can be imported again as a new call', async () => {
     const { phone } = await seedPair();
-    await client.call.delete(phone.call_id);
+    // The SDK resolves delete to null when the server answered 204 No Content.
+    assert.equal(await client.call.delete(phone.call_id), null);
     const again = { ...phone, metadata: { reimported: true } };
     await importCalls([again]);
     assert.deepEqual(await client.call.retrieve(phone.call_id), stored(again));

@@ -18,7 +18,8 @@ test('registerPhoneCall answers a registered phone call with a new 32-character 
     metadata: { campaign: 'spring-recall', attempt: 2, ratio: 0.125, who: 'Zoë' },
     retell_llm_dynamic_variables: { customer_name: 'Zoë Müller', balance: '42.10 €' },
   };
-  const call = await client.call.registerPhoneCall(params);
+  const { data: call, response } = await client.call.registerPhoneCall(params).withResponse();
+  assert.equal(response.status, 201);
   assert.equal(call.call_type, 'phone_call');
   assert.equal(call.call_status, 'registered');
   assert.match(call.call_id, /^[A-Za-z0-9]{32}$/);
