@@ -49,7 +49,8 @@ public static class WireJson
             return $"JSON is nested deeper than {MaxDepth} levels";
         if (message.Contains("duplicate", StringComparison.OrdinalIgnoreCase))
             return $"{path}: duplicate field";
-        if (message.Contains("null", StringComparison.OrdinalIgnoreCase) && message.Contains("non-nullable", StringComparison.OrdinalIgnoreCase))
+        if (message.Contains("null", StringComparison.OrdinalIgnoreCase)
+            && (message.Contains("non-nullable", StringComparison.OrdinalIgnoreCase) || message.Contains("doesn't allow null", StringComparison.OrdinalIgnoreCase)))
             return $"{path}: must not be null";
         if (message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal))
             return $"{path}: wrong type";

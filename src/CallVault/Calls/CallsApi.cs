@@ -146,16 +146,27 @@ static class CallsApi
 
     static void CheckFilter(CallFilter filter)
     {
-        CheckCount("agent_id", filter.AgentId?.Count);
+        CheckStrings("agent_id", filter.AgentId);
         CheckCount("call_status", filter.CallStatus?.Count);
         CheckCount("call_type", filter.CallType?.Count);
         CheckCount("direction", filter.Direction?.Count);
-        CheckCount("from_number", filter.FromNumber?.Count);
-        CheckCount("to_number", filter.ToNumber?.Count);
+        CheckStrings("from_number", filter.FromNumber);
+        CheckStrings("to_number", filter.ToNumber);
         CheckCount("user_sentiment", filter.UserSentiment?.Count);
         CheckCount("call_successful", filter.CallSuccessful?.Count);
         CheckCount("in_voicemail", filter.InVoicemail?.Count);
         CheckCount("disconnection_reason", filter.DisconnectionReason?.Count);
+    }
+
+    // The JSON reader lets null into a list of strings; it would match nothing and fail to bind as one value.
+    static void CheckStrings(string field, IReadOnlyList<string>? values)
+    {
+        if (values is null)
+            return;
+        CheckCount(field, values.Count);
+        for (var i = 0; i < values.Count; i++)
+            if (values[i] is null)
+                throw new ApiException(StatusCodes.Status400BadRequest, $"filter_criteria.{field}[{i}]: must be a string, not null");
     }
 
     static void CheckCount(string field, int? count)
