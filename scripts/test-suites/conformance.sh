@@ -48,6 +48,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+: >"$out/$label-server.log"
 db=${CONFORMANCE_DB:-$tmp/conformance.db}
 # Fresh workspace names each run, so a shared database (PostgreSQL) never mixes runs.
 run=$(date +%s)-$$
@@ -58,6 +59,9 @@ key_a=$(create_key "conformance-a-$run") || true
 key_b=$(create_key "conformance-b-$run") || true
 [[ "$key_a" =~ ^[A-Za-z0-9_]{20,}$ && "$key_b" =~ ^[A-Za-z0-9_]{20,}$ ]] ||
   give_up "keys create did not print a key (see $out/$label-server.log)"
+
+# The key goes to curl in a private file, never on a command line that other users can see.
+(umask 077 && printf 'Authorization: Bearer %s\n' "$key_a" >"$tmp/auth")
 
 free_port() {
   node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
@@ -70,7 +74,10 @@ for attempt in 1 2 3; do
   dotnet "$dll" serve --db "$db" --urls "http://127.0.0.1:$port" >>"$out/$label-server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 150); do
-    if curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null; then
+    # Healthy, and it is ours: only a server on our store accepts our key (another one may hold the port).
+    if curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null &&
+      curl -fsS -o /dev/null -X POST -H @"$tmp/auth" -H 'Content-Type: application/json' -d '{"limit":1}' \
+        "http://127.0.0.1:$port/v2/list-calls" 2>/dev/null; then
       base_url="http://127.0.0.1:$port"
       break 2
     fi

@@ -116,3 +116,12 @@ describe('authentication', () => {
     assertApiError(err, Retell.AuthenticationError, 401);
   });
 });
+
+describe('methods of the SDK that CallVault does not serve', () => {
+  test('createPhoneCall and createWebCall fail with a NotFoundError that names the route', async () => {
+    const phone = await failure(client.call.createPhoneCall({ from_number: '+14155550100', to_number: '+14155550101' }));
+    assert.match(assertApiError(phone, Retell.NotFoundError, 404), /create-phone-call/);
+    const web = await failure(client.call.createWebCall({ agent_id: agent }));
+    assert.match(assertApiError(web, Retell.NotFoundError, 404), /create-web-call/);
+  });
+});
