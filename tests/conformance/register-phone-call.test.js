@@ -61,6 +61,20 @@ test('a registered call shows at the top of the default order and at the end of 
   assert.ok(!ids(inbound).includes(call.call_id), 'a call without start_timestamp matched a start_timestamp filter');
 });
 
+test('a registered call keeps its place in the order after an update: the time it was first received', async () => {
+  const agent_id = uniqueTag('agent_register');
+  const first = await client.call.registerPhoneCall({ agent_id });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const second = await client.call.registerPhoneCall({ agent_id });
+  const order = ids(await client.call.list({ filter_criteria: { agent_id: [agent_id] } }));
+  assert.deepEqual(order, [second.call_id, first.call_id]);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await client.call.update(first.call_id, { metadata: { touched: true } });
+  assert.deepEqual(ids(await client.call.list({ filter_criteria: { agent_id: [agent_id] } })), order);
+  const page = await client.call.list({ filter_criteria: { agent_id: [agent_id] }, limit: 1, pagination_key: second.call_id });
+  assert.deepEqual(ids(page), [first.call_id]);
+});
+
 test('a registered call can be updated and deleted through the SDK', async () => {
   const call = await client.call.registerPhoneCall({ agent_id: uniqueTag('agent_register') });
   const updated = await client.call.update(call.call_id, { metadata: { step: 'dialing' } });
