@@ -61,6 +61,18 @@ public sealed record Call
     /// <summary>Length of the call in milliseconds, when both timestamps are known.</summary>
     [JsonIgnore]
     public long? DurationMs => StartTimestamp is { } start && EndTimestamp is { } end ? end - start : null;
+
+    /// <summary>Start of the call, when known.</summary>
+    [JsonIgnore]
+    public DateTimeOffset? StartTime => StartTimestamp is { } start ? DateTimeOffset.FromUnixTimeMilliseconds(start) : null;
+
+    /// <summary>End of the call, when known.</summary>
+    [JsonIgnore]
+    public DateTimeOffset? EndTime => EndTimestamp is { } end ? DateTimeOffset.FromUnixTimeMilliseconds(end) : null;
+
+    /// <summary>Length of the call, when both timestamps are known.</summary>
+    [JsonIgnore]
+    public TimeSpan? Duration => DurationMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null;
 }
 
 /// <summary>Identifiers of the telephony provider.</summary>

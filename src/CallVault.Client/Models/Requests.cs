@@ -60,6 +60,18 @@ public sealed record Threshold
     [JsonPropertyName("lower_threshold")] public double? LowerThreshold { get; init; }
     /// <summary>Largest value that matches.</summary>
     [JsonPropertyName("upper_threshold")] public double? UpperThreshold { get; init; }
+
+    /// <summary>A range of instants, as unix milliseconds (for <see cref="CallFilter.StartTimestamp"/>); a null bound is open.</summary>
+    /// <param name="from">Earliest instant that matches.</param>
+    /// <param name="until">Latest instant that matches.</param>
+    public static Threshold Between(DateTimeOffset? from, DateTimeOffset? until) =>
+        new() { LowerThreshold = from?.ToUnixTimeMilliseconds(), UpperThreshold = until?.ToUnixTimeMilliseconds() };
+
+    /// <summary>A range of durations, in milliseconds (for <see cref="CallFilter.DurationMs"/>); a null bound is open.</summary>
+    /// <param name="shortest">Shortest duration that matches.</param>
+    /// <param name="longest">Longest duration that matches.</param>
+    public static Threshold Between(TimeSpan? shortest, TimeSpan? longest) =>
+        new() { LowerThreshold = shortest?.TotalMilliseconds, UpperThreshold = longest?.TotalMilliseconds };
 }
 
 /// <summary>Body of <c>PATCH /v2/update-call/{call_id}</c>.</summary>
