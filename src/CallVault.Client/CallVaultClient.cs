@@ -79,7 +79,7 @@ public sealed class CallVaultClient
         ArgumentNullException.ThrowIfNull(httpClient);
         ArgumentNullException.ThrowIfNull(options);
         _http = httpClient;
-        _options = options.Validated();
+        _options = options.Snapshot();
         var baseAddress = _options.BaseAddress ?? httpClient.BaseAddress ?? CallVaultClientOptions.RetellBaseAddress;
         // Relative paths resolve under the base address only when it ends with a slash.
         _baseAddress = baseAddress.AbsoluteUri.EndsWith('/') ? baseAddress : new Uri(baseAddress.AbsoluteUri + "/");

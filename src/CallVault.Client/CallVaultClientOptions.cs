@@ -36,7 +36,14 @@ public sealed class CallVaultClientOptions
     /// <summary>Time limit of one attempt, from sending the request to reading the whole answer. Default 100 s.</summary>
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(100);
 
-    internal CallVaultClientOptions Validated()
+    /// <summary>A checked copy, so that changing the options later does not change a client built from them.</summary>
+    internal CallVaultClientOptions Snapshot()
+    {
+        var copy = (CallVaultClientOptions)MemberwiseClone();
+        return copy.Validated();
+    }
+
+    CallVaultClientOptions Validated()
     {
         ArgumentOutOfRangeException.ThrowIfNegative(MaxRetries);
         ArgumentOutOfRangeException.ThrowIfLessThan(InitialRetryDelay, TimeSpan.Zero);

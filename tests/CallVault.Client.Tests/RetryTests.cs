@@ -106,6 +106,20 @@ public class RetryTests
     }
 
     [Fact]
+    public async Task ChangingTheOptionsAfterBuildingTheClientDoesNotChangeIt()
+    {
+        await using var fake = await FakeServer.StartAsync(FakeServer.Answer(503, """{"message":"busy"}"""), FakeServer.Answer(200, EmptyPage));
+        var options = new CallVaultClientOptions { BaseAddress = fake.BaseAddress, MaxRetries = 1, InitialRetryDelay = TimeSpan.FromMilliseconds(50) };
+        var client = new CallVaultClient(new HttpClient(), options);
+        options.MaxRetries = 0;
+        options.BaseAddress = new Uri("http://127.0.0.1:9/");
+
+        await client.ListCallsAsync();
+
+        Assert.Equal(2, fake.Received.Count);
+    }
+
+    [Fact]
     public async Task RegisteringAPhoneCallIsNeverRetried()
     {
         await using var fake = await FakeServer.StartAsync(

@@ -5,6 +5,7 @@ using System.Text.Json;
 using CallVault.Cli;
 using CallVault.Client.Models;
 using CallVault.Client.Tests.Infrastructure;
+using Spectre.Console;
 using Spectre.Console.Testing;
 
 namespace CallVault.Client.Tests.Cli;
@@ -148,6 +149,37 @@ public class CallsCommandTests(ServerProcess server) : IClassFixture<ServerProce
             JsonDocument.Parse(json.Output).RootElement.EnumerateArray().Select(c => c.GetProperty("call_id").GetString()));
         Assert.Equal(8, table.Lines.Length);
         Assert.Single(table.Lines, l => l.StartsWith("CALL ID", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task OnATerminalListShowsATableByDefaultAndAllReportsProgressPageByPage()
+    {
+        var connection = await WorkspaceWithAsync(TestCalls.Series(5));
+        var console = new TestConsole().Width(120);
+        var screen = new StringWriter();
+        console.Profile.Out = new FakeTerminal(screen);
+        var error = new StringWriter();
+
+        var code = await CallVaultCli.RunAsync(["calls", "list", .. connection, "--all", "--limit", "2", "--sort", "asc"], console,
+            new StandardError(error, IsTerminal: true));
+
+        Assert.Equal(0, code);
+        var lines = screen.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("CALL ID", lines[0]);
+        Assert.Equal(["c01", "c02", "c03", "c04", "c05"], lines[1..].Select(l => l[..3]));
+        var progress = error.ToString();
+        Assert.Contains("2 calls so far, fetching the next page...", progress);
+        Assert.Contains("4 calls so far, fetching the next page...", progress);
+        Assert.EndsWith("5 calls." + Environment.NewLine, progress);
+    }
+
+    sealed class FakeTerminal(TextWriter writer) : IAnsiConsoleOutput
+    {
+        public TextWriter Writer => writer;
+        public bool IsTerminal => true;
+        public int Width => 120;
+        public int Height => 40;
+        public void SetEncoding(Encoding encoding) { }
     }
 
     [Fact]
