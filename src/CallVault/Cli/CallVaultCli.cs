@@ -45,6 +45,9 @@ static class CallVaultCli
                 calls.AddCommand<CallsGetCommand>("get").WithDescription("Prints one call as JSON.");
                 calls.AddCommand<CallsDeleteCommand>("delete").WithDescription("Deletes a call and all its data.");
             });
+            config.AddCommand<SyncCommand>("sync")
+                .WithDescription("Copies every call of a Retell-compatible API into a workspace; resumable, rerun it any time.")
+                .WithExample("sync", "--source", "https://api.retellai.com", "--source-key", "key_...", "--workspace", "acme");
         });
         return RunCatchingAsync(app, args, stderr.Writer);
     }
