@@ -48,6 +48,12 @@ static class CallVaultCli
             config.AddCommand<SyncCommand>("sync")
                 .WithDescription("Copies every call of a Retell-compatible API into a workspace; resumable, rerun it any time.")
                 .WithExample("sync", "--source", "https://api.retellai.com", "--source-key", "key_...", "--workspace", "acme");
+            config.AddCommand<ExportCommand>("export")
+                .WithDescription("Writes a workspace's calls, in list-calls order, as NDJSON, JSON or CSV.")
+                .WithExample("export", "--workspace", "acme", "--format", "csv", "--out", "calls.csv");
+            config.AddCommand<ImportCommand>("import")
+                .WithDescription("Reads calls from a JSON array or NDJSON file into a workspace (upsert by call_id, in batches).")
+                .WithExample("import", "calls.ndjson", "--workspace", "acme");
         });
         return RunCatchingAsync(app, args, stderr.Writer);
     }
