@@ -30,7 +30,8 @@ sealed class WebhookKeySetCommand(IAnsiConsole console) : AsyncCommand<WebhookKe
         await using var store = await CallStores.OpenAsync(settings.Database, cancellationToken);
         await WebhookKeys.SetAsync(store, settings.Workspace!, key, cancellationToken);
         // Never echo the key, not even in part.
-        console.WriteLine($"Set the Retell webhook key of workspace '{settings.Workspace}'. Point the agent's webhook at /webhooks/retell/{settings.Workspace}.");
+        console.WriteLine($"Set the Retell webhook key of workspace '{settings.Workspace}'.");
+        console.WriteLine($"Webhook URL: <this server>/webhooks/retell/{settings.Workspace}");
         return 0;
     }
 }
