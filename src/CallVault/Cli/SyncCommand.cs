@@ -37,6 +37,10 @@ sealed class SyncCommand : AsyncCommand<SyncCommand.Settings>
         [DefaultValue(300)]
         public int GiveUpAfter { get; init; } = 300;
 
+        [CommandOption("--restart")]
+        [Description("Walk the source from its first call again instead of resuming after the last one copied (nothing is doubled).")]
+        public bool Restart { get; init; }
+
         public string? Key => string.IsNullOrEmpty(SourceKey) ? Environment.GetEnvironmentVariable("CALLVAULT_SOURCE_KEY") : SourceKey;
 
         public override ValidationResult Validate()
@@ -66,6 +70,7 @@ sealed class SyncCommand : AsyncCommand<SyncCommand.Settings>
         var interactive = !Console.IsOutputRedirected;
         var sync = new CallSync(store, workspace.Id, source, sourceUri, settings.PageSize, settings.Since)
         {
+            Restart = settings.Restart,
             Progress = interactive
                 ? copied => Console.Write($"\r{copied.ToString("N0", CultureInfo.InvariantCulture)} calls copied ({Rate(copied, DateTime.UtcNow - started)} calls/s)   ")
                 : null,

@@ -20,13 +20,16 @@ sealed class CallSync(ICallStore store, long workspaceId, SourceClient source, U
     /// <summary>Called after each stored page with the calls copied so far.</summary>
     public Action<int>? Progress { get; init; }
 
+    /// <summary>Forget where the last run stopped and walk from the first call (pending refreshes are kept).</summary>
+    public bool Restart { get; init; }
+
     public string SettingName => "sync:" + sourceUri.GetLeftPart(UriPartial.Path).TrimEnd('/');
 
     public async Task<SyncResult> RunAsync(CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
         var cursor = await LoadAsync(ct);
-        if (cursor.Since != since)
+        if (cursor.Since != since || Restart)
             cursor = cursor with { Since = since, After = null }; // another range: walk it from its start
 
         (cursor, var refreshed) = await RefreshPendingAsync(cursor, ct);

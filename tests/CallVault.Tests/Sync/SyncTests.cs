@@ -76,6 +76,12 @@ public class SyncTests
         Assert.True(again.Code == 0, again.Stderr);
         Assert.Contains(" 0 calls copied", again.Stdout, StringComparison.Ordinal);
         Assert.Equal(upstream.Calls, await LocalCallsAsync(local.ConnectionString));
+
+        // From the start again: every call fetched and upserted once more, still each exactly once.
+        var restart = await CliProcess.RunAsync(SyncArgs(upstream.Url, upstream.Key, local.ConnectionString, "--restart"));
+        Assert.True(restart.Code == 0, restart.Stderr);
+        Assert.Contains(" 3500 calls copied", restart.Stdout, StringComparison.Ordinal);
+        Assert.Equal(upstream.Calls, await LocalCallsAsync(local.ConnectionString));
     }
 
     [Fact]

@@ -294,3 +294,30 @@ public class WebhookTests
         return [.. array.Select(c => c!.ToJsonString())];
     }
 }
+
+public class WebhookKeyCommandTests
+{
+    [Fact]
+    public async Task WebhookKeySetStoresTheKeyWithoutEverPrintingIt()
+    {
+        await using var database = await TestDatabase.CreateAsync();
+        const string key = "key_from_the_command_line_42";
+        var (code, stdout, stderr) = await CliProcess.RunAsync(["webhook-key", "set", "--workspace", "acme", "--key", key, "--db", database.ConnectionString]);
+        Assert.Equal(0, code);
+        Assert.DoesNotContain(key, stdout + stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain(key[..8], stdout + stderr, StringComparison.Ordinal);
+
+        await using var store = await CallVault.Store.CallStores.OpenAsync(database.ConnectionString, CancellationToken.None);
+        var ws = await store.FindWorkspaceAsync("acme", CancellationToken.None);
+        Assert.Equal(key, await store.GetSettingAsync(ws!.Id, WebhookKeys.Setting, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task WebhookKeySetWithoutAWorkspaceIsAUsageError()
+    {
+        await using var database = await TestDatabase.CreateAsync();
+        var (code, _, stderr) = await CliProcess.RunAsync(["webhook-key", "set", "--key", "k", "--db", database.ConnectionString]);
+        Assert.Equal(2, code);
+        Assert.Contains("--workspace", stderr, StringComparison.Ordinal);
+    }
+}
