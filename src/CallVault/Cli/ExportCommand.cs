@@ -9,7 +9,7 @@ using Spectre.Console.Cli;
 
 namespace CallVault.Cli;
 
-sealed class ExportCommand : AsyncCommand<ExportCommand.Settings>
+sealed class ExportCommand(StandardError stderr) : AsyncCommand<ExportCommand.Settings>
 {
     const int PageSize = 1000;
 
@@ -87,7 +87,8 @@ sealed class ExportCommand : AsyncCommand<ExportCommand.Settings>
         }
         if (temporary is not null)
             File.Move(temporary, settings.Out!, overwrite: true);
-        await Console.Error.WriteLineAsync($"Exported {count} calls of workspace '{settings.Workspace}' as {settings.Format}{(settings.Out is null ? "" : " to " + settings.Out)}.");
+        // Standard error, since standard output may be the export itself.
+        await stderr.Writer.WriteLineAsync($"Exported {count} calls of workspace '{settings.Workspace}' as {settings.Format}{(settings.Out is null ? "" : " to " + settings.Out)}.");
         return 0;
     }
 

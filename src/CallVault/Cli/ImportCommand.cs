@@ -6,7 +6,7 @@ using Spectre.Console.Cli;
 
 namespace CallVault.Cli;
 
-sealed class ImportCommand : AsyncCommand<ImportCommand.Settings>
+sealed class ImportCommand(IAnsiConsole console, StandardError stderr) : AsyncCommand<ImportCommand.Settings>
 {
     public sealed class Settings : StoreSettings
     {
@@ -62,12 +62,12 @@ sealed class ImportCommand : AsyncCommand<ImportCommand.Settings>
         }
         catch (CallFileException ex)
         {
-            await Console.Error.WriteLineAsync(
+            await stderr.Writer.WriteLineAsync(
                 $"import stopped at {settings.File} {ex.Message}. {imported} calls before that batch were imported; " +
                 "the batch holding this record and everything after it were not. Fix the record and run import again (it upserts, so nothing is doubled).");
             return 1;
         }
-        Console.WriteLine($"Imported {imported} calls into workspace '{settings.Workspace}'.");
+        console.Profile.Out.Writer.WriteLine($"Imported {imported} calls into workspace '{settings.Workspace}'.");
         return 0;
     }
 

@@ -7,7 +7,7 @@ using Spectre.Console.Cli;
 
 namespace CallVault.Cli;
 
-sealed class SyncCommand : AsyncCommand<SyncCommand.Settings>
+sealed class SyncCommand(IAnsiConsole console, StandardError stderr) : AsyncCommand<SyncCommand.Settings>
 {
     public sealed class Settings : StoreSettings
     {
@@ -66,29 +66,26 @@ sealed class SyncCommand : AsyncCommand<SyncCommand.Settings>
         var workspace = await store.GetOrCreateWorkspaceAsync(settings.Workspace!, cancellationToken);
         using var source = new SourceClient(sourceUri, settings.Key!, TimeSpan.FromSeconds(settings.GiveUpAfter));
         var started = DateTime.UtcNow;
-        // A progress line only for a person watching; logs and pipes get the summary alone.
-        var interactive = !Console.IsOutputRedirected;
+        // A progress line (on standard error) only for a person watching; logs and pipes get the summary alone.
+        var progress = new CallsProgress(stderr, enabled: true);
         var sync = new CallSync(store, workspace.Id, source, sourceUri, settings.PageSize, settings.Since)
         {
             Restart = settings.Restart,
-            Progress = interactive
-                ? copied => Console.Write($"\r{copied.ToString("N0", CultureInfo.InvariantCulture)} calls copied ({Rate(copied, DateTime.UtcNow - started)} calls/s)   ")
-                : null,
+            Progress = copied => progress.Show($"{copied.ToString("N0", CultureInfo.InvariantCulture)} calls copied ({Rate(copied, DateTime.UtcNow - started)} calls/s)"),
         };
         try
         {
             var result = await sync.RunAsync(cancellationToken);
-            if (interactive && result.Copied > 0)
-                Console.WriteLine();
-            Console.WriteLine($"Synced {settings.Workspace} from {sourceUri.GetLeftPart(UriPartial.Authority)}: {result.Copied} calls copied, " +
+            progress.Clear();
+            // Unwrapped, whatever the width: one summary line that scripts and logs can read.
+            console.Profile.Out.Writer.WriteLine($"Synced {settings.Workspace} from {sourceUri.GetLeftPart(UriPartial.Authority)}: {result.Copied} calls copied, " +
                 $"{result.Refreshed} unfinished calls refreshed, in {result.Elapsed.TotalSeconds:0.0}s ({Rate(result.Copied, result.Elapsed)} calls/s).");
             return 0;
         }
         catch (SyncException ex)
         {
-            if (interactive)
-                Console.WriteLine();
-            await Console.Error.WriteLineAsync($"sync failed: {ex.Message}");
+            progress.Clear();
+            await stderr.Writer.WriteLineAsync($"sync failed: {ex.Message}");
             return 1;
         }
     }

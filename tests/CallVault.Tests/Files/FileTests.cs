@@ -139,17 +139,7 @@ public class FileTests : IAsyncLifetime
             : new JsonArray([.. calls.Select(c => c.DeepClone())]).ToJsonString());
 
         var stderr = new StringWriter();
-        var previous = Console.Error;
-        int code;
-        Console.SetError(stderr);
-        try
-        {
-            code = await CallVaultCli.RunAsync(["import", file, "--workspace", "acme", "--db", _target.ConnectionString, "--batch-size", "10"]);
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
+        var code = await CallVaultCli.RunAsync(["import", file, "--workspace", "acme", "--db", _target.ConnectionString, "--batch-size", "10"], Spectre.Console.AnsiConsole.Console, new StandardError(stderr, IsTerminal: false));
         Assert.Equal(1, code);
         Assert.Contains(where, stderr.ToString(), StringComparison.Ordinal);
         Assert.Contains("call_status", stderr.ToString(), StringComparison.Ordinal);
@@ -165,16 +155,7 @@ public class FileTests : IAsyncLifetime
         var calls = SampleCalls.Generate(3);
         await File.WriteAllTextAsync(file, calls[0].ToJsonString() + "\n\n" + "{\"call_id\": \n" + calls[2].ToJsonString() + "\n");
         var stderr = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(stderr);
-        try
-        {
-            Assert.Equal(1, await CallVaultCli.RunAsync(["import", file, "--workspace", "acme", "--db", _target.ConnectionString]));
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
+        Assert.Equal(1, await CallVaultCli.RunAsync(["import", file, "--workspace", "acme", "--db", _target.ConnectionString], Spectre.Console.AnsiConsole.Console, new StandardError(stderr, IsTerminal: false)));
         Assert.Contains("line 3: malformed JSON", stderr.ToString(), StringComparison.Ordinal);
         Assert.Empty(await DumpAsync(_target.ConnectionString));
     }
