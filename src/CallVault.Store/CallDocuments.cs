@@ -156,11 +156,11 @@ public static class CallDocuments
 
     static void AddLatencyStatistics(JsonObject call)
     {
-        foreach (var (_, metricNode) in call["latency"]!.AsObject())
+        foreach (var (name, metricNode) in call["latency"]!.AsObject())
         {
             if (metricNode is not JsonObject metric || !IsSamplesOnly(JsonSerializer.SerializeToElement(metric)))
                 continue;
-            var samples = metric["values"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+            var samples = metric["values"]!.AsArray().Select(v => FiniteSample(name, v)).ToArray();
             var stats = Percentiles.Summarize(samples);
             if (stats is null)
             {
@@ -176,6 +176,14 @@ public static class CallDocuments
             metric["num"] = samples.Length;
         }
     }
+
+    // Metrics the model does not know (and values too large for a double) reach here unchecked; statistics of
+    // anything but finite numbers cannot be computed or written, so such a call is invalid.
+    static double FiniteSample(string metric, JsonNode? value) =>
+        value is JsonValue number && number.GetValueKind() == JsonValueKind.Number
+        && number.TryGetValue<double>(out var sample) && double.IsFinite(sample)
+            ? sample
+            : throw new CallValidationException($"latency.{metric}.values must hold only finite numbers");
 }
 
 /// <summary>Percentiles as numpy computes them by default: linear interpolation between closest ranks.</summary>
