@@ -34,7 +34,7 @@ public static class CallDocuments
         var scrub = optOut && SensitiveFields.Any(f => element.TryGetProperty(f, out _));
         var addStats = NeedsLatencyStatistics(element);
         if (!scrub && !addStats)
-            return new PreparedCall(call.CallId, ColumnsOf(call), WireJson.ToBytes(element));
+            return new PreparedCall(call.CallId, ColumnsOf(call), Written(() => WireJson.ToBytes(element)));
 
         var node = JsonObject.Create(element)!;
         if (scrub)
@@ -47,7 +47,7 @@ public static class CallDocuments
     /// <summary>Prepares a call from a document the server built or changed itself.</summary>
     public static PreparedCall FromNode(JsonObject node)
     {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(node, SerializerOptions);
+        var bytes = Written(() => JsonSerializer.SerializeToUtf8Bytes(node, SerializerOptions));
         using var doc = JsonDocument.Parse(bytes, WireJson.DocumentOptions);
         var call = Parse(doc.RootElement);
         return new PreparedCall(call.CallId, ColumnsOf(call), bytes);
@@ -108,9 +108,28 @@ public static class CallDocuments
         return call;
     }
 
+    /// <summary>
+    /// Writes JSON that was parsed from input. The parser lets an escaped lone surrogate (<c>"\ud800"</c>)
+    /// through, but it cannot be written as UTF-8: that is bad input, not a server error.
+    /// </summary>
+    static byte[] Written(Func<byte[]> write)
+    {
+        try
+        {
+            return write();
+        }
+        catch (Exception ex) when (IsInvalidUtf16(ex) || IsInvalidUtf16(ex.InnerException))
+        {
+            throw new CallValidationException("a string holds an unpaired UTF-16 surrogate escape, which is not valid Unicode text");
+        }
+    }
+
+    static bool IsInvalidUtf16(Exception? ex) =>
+        ex is InvalidOperationException && ex.Message.Contains("UTF-16", StringComparison.Ordinal);
+
     static void CheckMetadataSize(JsonElement metadata)
     {
-        var size = WireJson.ToBytes(metadata).Length;
+        var size = Written(() => WireJson.ToBytes(metadata)).Length;
         if (size > MaxMetadataBytes)
             throw new CallValidationException($"metadata is {size} bytes as JSON; at most {MaxMetadataBytes} are allowed");
     }

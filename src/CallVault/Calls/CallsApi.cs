@@ -74,7 +74,13 @@ static class CallsApi
         if (body.Metadata is { } metadata)
             node["metadata"] = JsonNode.Parse(metadata.GetRawText());
         if (body.RetellLlmDynamicVariables is { } variables)
-            node["retell_llm_dynamic_variables"] = JsonSerializer.SerializeToNode(variables, CallVaultJsonContext.Default.DictionaryStringJsonElement);
+        {
+            // From the raw text, like metadata: text that cannot be written is then reported by FromNode as a 400.
+            var nodes = new JsonObject();
+            foreach (var (name, value) in variables)
+                nodes[name] = JsonNode.Parse(value.GetRawText());
+            node["retell_llm_dynamic_variables"] = nodes;
+        }
         var call = CallDocuments.FromNode(node);
         await store.UpsertCallsAsync(user.WorkspaceId(), [call], ct);
         return RawJsonResult.One(call.Document, StatusCodes.Status201Created);
@@ -175,10 +181,19 @@ static class CallsApi
             throw new ApiException(StatusCodes.Status400BadRequest, $"filter_criteria.{field} has {count} values; at most {MaxFilterValues} are allowed");
     }
 
-    static string? CallIdOf(JsonElement element) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty("call_id", out var id) && id.ValueKind == JsonValueKind.String
-            ? id.GetString()
-            : null;
+    static string? CallIdOf(JsonElement element)
+    {
+        if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty("call_id", out var id) || id.ValueKind != JsonValueKind.String)
+            return null;
+        try
+        {
+            return id.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null; // not valid Unicode text (a lone surrogate escape): the record's error says so
+        }
+    }
 
     const string IdAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
