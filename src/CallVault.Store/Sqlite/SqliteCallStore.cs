@@ -205,13 +205,13 @@ public sealed class SqliteCallStore : ICallStore
             foreach (var given in calls)
             {
                 var call = given;
-                if (!call.Columns.OptedOut)
-                {
-                    optedOutId.Value = call.CallId;
-                    if (await optedOut.ExecuteScalarAsync(ct) is 1L)
-                        call = CallDocuments.OptOut(call);
-                }
-                erased |= call.ErasesSensitiveData;
+                optedOutId.Value = call.CallId;
+                var stored = await optedOut.ExecuteScalarAsync(ct); // null when new, else 0 or 1
+                if (!call.Columns.OptedOut && stored is 1L)
+                    call = CallDocuments.OptOut(call);
+                // An opted-out call replacing one that was not erases the old sensitive fields, even when the
+                // new document never carried them: the old text must not linger in the WAL either.
+                erased |= call.ErasesSensitiveData || (call.Columns.OptedOut && stored is 0L);
                 BindUpsert(upsert, workspaceId, call, now);
                 await upsert.ExecuteNonQueryAsync(ct);
             }
