@@ -94,7 +94,11 @@ public partial class KeysCliTests
     [Fact]
     public async Task HelpOnEveryVerbExitsZeroAndDescribesTheVerb()
     {
-        string[][] verbs = [[], ["serve"], ["keys"], ["keys", "create"], ["keys", "list"], ["keys", "revoke"]];
+        string[][] verbs =
+        [
+            [], ["serve"], ["keys"], ["keys", "create"], ["keys", "list"], ["keys", "revoke"],
+            ["webhook-key"], ["webhook-key", "set"], ["calls"], ["calls", "list"], ["calls", "get"], ["calls", "delete"],
+        ];
         var results = await Task.WhenAll(verbs.Select(verb => CallVaultProcess.RunAsync([.. verb, "--help"])));
         for (var i = 0; i < verbs.Length; i++)
         {

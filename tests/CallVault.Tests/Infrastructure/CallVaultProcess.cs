@@ -21,11 +21,7 @@ public static class CallVaultProcess
         var assemblyDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         var framework = assemblyDir.Name;
         var configuration = assemblyDir.Parent!.Name;
-        var root = assemblyDir;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "CallVault.slnx")))
-            root = root.Parent;
-        Assert.True(root is not null, $"no CallVault.slnx above {assemblyDir.FullName}");
-        var dll = Path.Combine(root.FullName, "src", "CallVault", "bin", configuration, framework, "CallVault.dll");
+        var dll = Path.Combine(RepoPaths.Root, "src", "CallVault", "bin", configuration, framework, "CallVault.dll");
         Assert.True(File.Exists(dll), $"{dll} does not exist: build src/CallVault ({configuration}) first");
         return dll;
     }
