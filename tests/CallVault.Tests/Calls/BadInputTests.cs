@@ -91,6 +91,18 @@ public class BadInputTests
         Assert.Contains(field, error.GetProperty("message").GetString());
     }
 
+    [Fact]
+    public async Task AFilterListOfAThousandValuesIsServedAndOneMoreIsABadRequest()
+    {
+        await using var app = await CallVaultApp.StartAsync();
+        var client = await app.ClientForAsync();
+        await client.ImportAsync(Web("c1", "agent_0999", start: Base), Web("c2", "agent_1000", start: Base));
+        static string Agents(int count) => Api.ListBody(new JsonObject { ["agent_id"] = new JsonArray([.. Enumerable.Range(0, count).Select(i => (JsonNode)$"agent_{i:D4}")]) });
+        Assert.Equal(["c1"], await client.ListIdsAsync(Agents(1000)));
+        var error = await Api.AssertErrorAsync(await client.PostJsonAsync("/v2/list-calls", Agents(1001)), HttpStatusCode.BadRequest);
+        Assert.Contains("agent_id", error.GetProperty("message").GetString());
+    }
+
     public static TheoryData<string, string> BadUpdateBodies => new()
     {
         { "malformed JSON", """{"metadata":""" },

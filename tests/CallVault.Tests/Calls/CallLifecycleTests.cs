@@ -96,7 +96,7 @@ public class CallLifecycleTests
 
         var answer = await Api.OkJsonAsync(await client.PatchJsonAsync("/v2/update-call/c1", """{"metadata":{"new":[1.50,"二",{"deep":null}]}}"""));
         Assert.Equal("""{"new":[1.50,"二",{"deep":null}]}""", JsonNode.Parse(answer.GetProperty("metadata").GetRawText())!.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
-        Assert.Equal("1.50", answer.GetProperty("metadata").GetProperty("new")[0].GetRawText());
+        JsonNumbers.AssertSameValue("1.50", answer.GetProperty("metadata").GetProperty("new")[0]);
         var stored = await client.GetCallAsync("c1");
         Assert.Equal(answer.GetRawText(), stored.GetRawText());
         var expected = call.DeepClone().AsObject().With("metadata", JsonNode.Parse("""{"new":[1.50,"二",{"deep":null}]}"""));
@@ -229,7 +229,7 @@ public class CallLifecycleTests
         Assert.Equal("outbound", call.GetProperty("direction").GetString());
         Assert.Equal("+14155550001", call.GetProperty("from_number").GetString());
         Assert.Equal("+14155550002", call.GetProperty("to_number").GetString());
-        Assert.Equal("1.50", call.GetProperty("metadata").GetProperty("order").GetRawText());
+        JsonNumbers.AssertSameValue("1.50", call.GetProperty("metadata").GetProperty("order"));
         Assert.Equal("Zoë", call.GetProperty("retell_llm_dynamic_variables").GetProperty("name").GetString());
         Assert.False(call.TryGetProperty("start_timestamp", out _));
 
@@ -238,6 +238,24 @@ public class CallLifecycleTests
 
         var second = await Api.OkJsonAsync(await client.PostJsonAsync("/v2/register-phone-call", """{"agent_id":"agent_r"}"""), HttpStatusCode.Created);
         Assert.NotEqual(id, second.GetProperty("call_id").GetString());
+    }
+
+    [Theory]
+    [InlineData("通话-😀")]
+    [InlineData("a b#c?d&e=f%g")]
+    [InlineData("call.with.dots")]
+    public async Task CallIdsWithUnicodeAndUrlCharactersWorkInEveryPath(string callId)
+    {
+        await using var app = await CallVaultApp.StartAsync();
+        var client = await app.ClientForAsync();
+        await client.ImportAsync(Web(callId, start: Base), Web("other", start: Base + 1));
+        var path = Uri.EscapeDataString(callId);
+        Assert.Equal(callId, (await client.GetCallAsync(callId)).GetProperty("call_id").GetString());
+        var updated = await Api.OkJsonAsync(await client.PatchJsonAsync("/v2/update-call/" + path, """{"metadata":{"m":1}}"""));
+        Assert.Equal(callId, updated.GetProperty("call_id").GetString());
+        Assert.Equal([callId], await client.ListIdsAsync(Api.ListBody(paginationKey: "other")));
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync("/v2/delete-call/" + path)).StatusCode);
+        Assert.Equal(["other"], await client.ListIdsAsync());
     }
 
     [Theory]

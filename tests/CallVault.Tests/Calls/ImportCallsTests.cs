@@ -70,7 +70,10 @@ public class ImportCallsTests
          "disconnection_reason":"user_hangup"}
         """;
 
-    /// <summary>Every number in <paramref name="expected"/> appears in <paramref name="actual"/> with the same text.</summary>
+    /// <summary>
+    /// <paramref name="actual"/> holds exactly the values of <paramref name="expected"/>: the same fields, strings
+    /// and exact number values (at any precision; 1.50 may come back as 1.5, never as 1.5000001).
+    /// </summary>
     static void AssertSameJson(JsonElement expected, JsonElement actual, string path = "$")
     {
         Assert.True(expected.ValueKind == actual.ValueKind, $"{path}: {expected.ValueKind} became {actual.ValueKind}");
@@ -88,7 +91,7 @@ public class ImportCallsTests
                     AssertSameJson(expected[i], actual[i], $"{path}[{i}]");
                 break;
             case JsonValueKind.Number:
-                Assert.True(expected.GetRawText() == actual.GetRawText(), $"{path}: {expected.GetRawText()} became {actual.GetRawText()}");
+                JsonNumbers.AssertSameValue(expected.GetRawText(), actual, path);
                 break;
             case JsonValueKind.String:
                 Assert.True(expected.GetString() == actual.GetString(), $"{path}: '{expected.GetString()}' became '{actual.GetString()}'");
@@ -199,8 +202,8 @@ public class ImportCallsTests
         Assert.Equal(3.97, latency.GetProperty("tts").GetProperty("p99").GetDouble(), 1e-9);
         Assert.Equal(7, latency.GetProperty("llm").GetProperty("p99").GetDouble());
         // Given statistics are kept exactly, and nothing is added next to them.
-        Assert.Equal("""{"p50":1,"values":[10,20,30]}""", latency.GetProperty("knowledge_base").GetRawText());
-        Assert.Equal("""{"num":0,"values":[]}""", latency.GetProperty("s2s").GetRawText());
+        AssertSameJson(JsonDocument.Parse("""{"p50":1,"values":[10,20,30]}""").RootElement, latency.GetProperty("knowledge_base"));
+        AssertSameJson(JsonDocument.Parse("""{"num":0,"values":[]}""").RootElement, latency.GetProperty("s2s"));
         // The computed median is what the e2e filter reads.
         var p50 = NumpyPercentile(e2e, 50);
         Assert.Equal(["lat"], await client.ListIdsAsync(Api.ListBody(new JsonObject { ["e2e_latency_p50"] = new JsonObject { ["lower_threshold"] = p50, ["upper_threshold"] = p50 } })));
