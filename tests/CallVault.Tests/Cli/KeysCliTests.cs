@@ -98,6 +98,7 @@ public partial class KeysCliTests
         [
             [], ["serve"], ["keys"], ["keys", "create"], ["keys", "list"], ["keys", "revoke"],
             ["webhook-key"], ["webhook-key", "set"], ["calls"], ["calls", "list"], ["calls", "get"], ["calls", "delete"],
+            ["sync"], ["export"], ["import"],
         ];
         var results = await Task.WhenAll(verbs.Select(verb => CallVaultProcess.RunAsync([.. verb, "--help"])));
         for (var i = 0; i < verbs.Length; i++)
