@@ -29,7 +29,8 @@ sealed class ExportCommand(StandardError stderr) : AsyncCommand<ExportCommand.Se
         public string? Out { get; init; }
 
         [CommandOption("--filter <JSON>")]
-        [Description("A list-calls filter_criteria object, e.g. '{\"call_status\":[\"ended\"]}'.")]
+        // Descriptions are Spectre markup: [[ and ]] print [ and ].
+        [Description("A list-calls filter_criteria object, e.g. '{\"call_status\":[[\"ended\"]]}'.")]
         public string? Filter { get; init; }
 
         public override ValidationResult Validate()
