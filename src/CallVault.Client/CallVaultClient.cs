@@ -184,6 +184,12 @@ public sealed class CallVaultClient
         return SendAsync(HttpMethod.Post, "v2/import-calls", body, CallVaultJsonContext.Default.ImportCallsResult, idempotent: false, cancellationToken);
     }
 
+    // A server accepts calls nested up to 64 levels; a list answer wraps them in one more array, so answers
+    // are read with more room than the serializer's default depth of 64.
+    static readonly JsonSerializerOptions ReadOptions = new(CallVaultJsonContext.Default.Options) { MaxDepth = 128 };
+
+    static JsonTypeInfo<T> ReadTypeInfo<T>(JsonTypeInfo<T> typeInfo) => (JsonTypeInfo<T>)ReadOptions.GetTypeInfo(typeInfo.Type);
+
     /// <summary>Sends a request, retrying it when it is idempotent and the failure transient; reads the answer as <typeparamref name="T"/>.</summary>
     async Task<T> SendAsync<T>(HttpMethod method, string path, byte[]? body, JsonTypeInfo<T>? typeInfo, bool idempotent, CancellationToken ct)
     {
@@ -213,7 +219,7 @@ public sealed class CallVaultClient
                         var stream = await response.Content.ReadAsStreamAsync(attemptCts.Token).ConfigureAwait(false);
                         await using (stream.ConfigureAwait(false))
                         {
-                            return await JsonSerializer.DeserializeAsync(stream, typeInfo, attemptCts.Token).ConfigureAwait(false)
+                            return await JsonSerializer.DeserializeAsync(stream, ReadTypeInfo(typeInfo), attemptCts.Token).ConfigureAwait(false)
                                 ?? throw new JsonException($"{method} {path} answered null");
                         }
                     }

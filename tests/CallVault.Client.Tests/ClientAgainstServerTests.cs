@@ -177,6 +177,26 @@ public class ClientAgainstServerTests
     }
 
     [Fact]
+    public async Task ACallNestedAsDeepAsTheServerAcceptsIsReadBackInAListPage()
+    {
+        await using var app = await CallVaultApp.StartAsync();
+        var raw = await app.ClientForAsync("acme");
+        // update-call accepts a body 64 levels deep (its limit), so the stored call holds 64 levels; the list
+        // answer wraps it in one more array.
+        var metadata = new string('[', 63) + new string(']', 63);
+        const string call = """[{"call_id":"deep","agent_id":"a1","call_type":"web_call","call_status":"ended"}]""";
+        (await raw.PostAsync("/v2/import-calls", new StringContent(call, System.Text.Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+        var update = new StringContent($$"""{"metadata":{{metadata}}}""", System.Text.Encoding.UTF8, "application/json");
+        (await raw.PatchAsync("/v2/update-call/deep", update)).EnsureSuccessStatusCode();
+
+        var client = await app.CallVaultClientForAsync("acme");
+        var page = await client.ListCallsAsync(new ListCallsRequest());
+
+        Assert.Equal("deep", Assert.Single(page).CallId);
+        Assert.Equal(metadata, page[0].Metadata!.Value.GetRawText());
+    }
+
+    [Fact]
     public async Task ClientRegisteredWithTheServiceCollectionListsCallsThroughHttpClientFactory()
     {
         await using var app = await CallVaultApp.StartAsync();
