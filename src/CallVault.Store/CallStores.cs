@@ -1,3 +1,4 @@
+using CallVault.Store.Postgres;
 using CallVault.Store.Sqlite;
 
 namespace CallVault.Store;
@@ -6,8 +7,7 @@ namespace CallVault.Store;
 public static class CallStores
 {
     public static bool IsPostgres(string database) =>
-        database.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase)
-        || database.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase)
+        PostgresConnectionStrings.IsUrl(database)
         || database.Contains("Host=", StringComparison.OrdinalIgnoreCase);
 
     public static ICallStore Open(string database, TimeProvider? clock = null)
@@ -15,7 +15,7 @@ public static class CallStores
         if (string.IsNullOrWhiteSpace(database))
             throw new ArgumentException("the database setting (--db or CALLVAULT_DB) is empty", nameof(database));
         if (IsPostgres(database))
-            throw new NotSupportedException("PostgreSQL is not supported yet");
+            return new PostgresCallStore(database, clock);
         return new SqliteCallStore(database, clock);
     }
 

@@ -46,15 +46,16 @@ public sealed class SqliteCallStore : ICallStore
                     PRAGMA foreign_keys = ON;
                     """, ct);
             }
-            var version = Convert.ToInt32(await ScalarAsync(_writer, null, "PRAGMA user_version", ct));
+            // Another process may be migrating the same file: read the version inside the write transaction.
+            using var tx = _writer.BeginTransaction(deferred: false);
+            var version = Convert.ToInt32(await ScalarAsync(_writer, tx, "PRAGMA user_version", ct));
             for (var i = version; i < SqliteSchema.Migrations.Length; i++)
             {
-                using var tx = _writer.BeginTransaction();
                 await ExecuteAsync(_writer, tx, SqliteSchema.Migrations[i], ct);
                 // PRAGMA takes no parameters; the value is a loop counter, not input.
                 await ExecuteAsync(_writer, tx, $"PRAGMA user_version = {i + 1}", ct);
-                tx.Commit();
             }
+            tx.Commit();
         }
         finally
         {

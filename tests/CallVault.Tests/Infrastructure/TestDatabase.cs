@@ -1,3 +1,6 @@
+using CallVault.Store.Postgres;
+using Npgsql;
+
 namespace CallVault.Tests.Infrastructure;
 
 /// <summary>
@@ -32,8 +35,33 @@ public sealed class TestDatabase : IAsyncDisposable
         });
     }
 
-    static Task<TestDatabase> CreatePostgresAsync() =>
-        throw new NotSupportedException("PostgreSQL test databases are not wired up yet");
+    /// <summary>The PostgreSQL server the tests use (a URL or an Npgsql connection string).</summary>
+    public static string PostgresServer =>
+        Environment.GetEnvironmentVariable("CALLVAULT_TEST_POSTGRES") is { Length: > 0 } server
+            ? server
+            : throw new InvalidOperationException(
+                "CALLVAULT_TEST_STORE=postgres needs CALLVAULT_TEST_POSTGRES, the URL of a PostgreSQL server (scripts/postgres.sh start prints one)");
+
+    static async Task<TestDatabase> CreatePostgresAsync()
+    {
+        var server = new NpgsqlConnectionStringBuilder(PostgresConnectionStrings.From(PostgresServer));
+        // A database name cannot be a parameter; this one is built from a GUID only.
+        var name = "callvault_test_" + Guid.NewGuid().ToString("N");
+        await using (var admin = new NpgsqlConnection(server.ConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", admin);
+            await create.ExecuteNonQueryAsync();
+        }
+        var database = new NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = name };
+        return new TestDatabase(database.ConnectionString, async () =>
+        {
+            await using var admin = new NpgsqlConnection(server.ConnectionString);
+            await admin.OpenAsync();
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)", admin);
+            await drop.ExecuteNonQueryAsync();
+        });
+    }
 
     public ValueTask DisposeAsync() => _drop();
 }

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# A private PostgreSQL for the tests and the benchmark.
+#   scripts/postgres.sh start   starts a cluster and prints its URL as the last line
+#   scripts/postgres.sh url     prints the URL of the running cluster
+#   scripts/postgres.sh stop    stops it and removes its folder
+# With CALLVAULT_TEST_POSTGRES set (a postgresql:// URL of a server of your own), every verb just uses that
+# server: start and url print it, stop does nothing.
+# Otherwise start installs PostgreSQL from Debian's packages if it is missing (needs root), creates a cluster
+# with initdb in a temporary folder owned by an unprivileged user (postgres when run as root), and starts it
+# on a free loopback port with a random password. Where it is recorded: $CALLVAULT_PG_STATE, by default
+# .postgres-state at the root of the checkout (so each worktree has its own).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+state=${CALLVAULT_PG_STATE:-$root/.postgres-state}
+
+die() { echo "postgres.sh: $*" >&2; exit 1; }
+
+# Runs a command as the cluster's owner.
+as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+find_bin() {
+  local dir
+  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+  if [ -n "$dir" ] && [ -x "$dir/initdb" ]; then echo "$dir"; return; fi
+  if command -v initdb >/dev/null 2>&1; then dirname "$(command -v initdb)"; return; fi
+  return 1
+}
+
+install_postgres() {
+  [ "$(id -u)" -eq 0 ] || die "PostgreSQL is not installed; install the 'postgresql' package or set CALLVAULT_TEST_POSTGRES"
+  echo "installing PostgreSQL from Debian's packages" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq postgresql >&2
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start() {
+  if [ -n "${CALLVAULT_TEST_POSTGRES:-}" ]; then echo "$CALLVAULT_TEST_POSTGRES"; return; fi
+  if [ -f "$state" ] && [ -f "$(sed -n 1p "$state")/data/postmaster.pid" ]; then
+    die "a cluster is already running ($state); run '$0 stop' first"
+  fi
+  local bin
+  bin=$(find_bin) || { install_postgres; bin=$(find_bin) || die "initdb not found after installing PostgreSQL"; }
+  if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
+    useradd --system --home-dir /var/lib/postgresql --shell /usr/sbin/nologin postgres
+  fi
+
+  local dir password port
+  dir=$(mktemp -d /tmp/callvault-pg.XXXXXX)
+  chmod 700 "$dir"
+  password=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  printf '%s\n' "$password" >"$dir/pwfile"
+  [ "$(id -u)" -eq 0 ] && chown -R postgres: "$dir"
+  as_owner "$bin/initdb" -D "$dir/data" -U callvault --pwfile="$dir/pwfile" -A scram-sha-256 \
+    --encoding=UTF8 --locale=C >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; rm -rf "$dir"; die "initdb failed"; }
+  rm -f "$dir/pwfile"
+
+  for _ in $(seq 1 20); do
+    port=$((20000 + RANDOM % 40000))
+    port_in_use "$port" && continue
+    if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
+        -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$dir' -c fsync=on -c max_connections=300" \
+        >/dev/null 2>&1; then
+      printf '%s\n%s\n%s\n' "$dir" "$bin" "postgresql://callvault:$password@127.0.0.1:$port/postgres" >"$state"
+      sed -n 3p "$state"
+      return
+    fi
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+  done
+  tail -n 20 "$dir/server.log" >&2 || true
+  rm -rf "$dir"
+  die "could not start PostgreSQL on a free port"
+}
+
+url() {
+  if [ -n "${CALLVAULT_TEST_POSTGRES:-}" ]; then echo "$CALLVAULT_TEST_POSTGRES"; return; fi
+  [ -f "$state" ] || die "no cluster is running (no $state); run '$0 start'"
+  sed -n 3p "$state"
+}
+
+stop() {
+  if [ -n "${CALLVAULT_TEST_POSTGRES:-}" ]; then return; fi
+  [ -f "$state" ] || return 0
+  local dir bin
+  dir=$(sed -n 1p "$state"); bin=$(sed -n 2p "$state")
+  case "$dir" in /tmp/callvault-pg.*) ;; *) die "unexpected cluster folder '$dir' in $state" ;; esac
+  if [ -f "$dir/data/postmaster.pid" ]; then
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 \
+      || as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$dir" "$state"
+}
+
+case "${1:-}" in
+  start) start ;;
+  url) url ;;
+  stop) stop ;;
+  *) echo "usage: $0 start|url|stop" >&2; exit 2 ;;
+esac

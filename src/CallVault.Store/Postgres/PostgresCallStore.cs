@@ -1,0 +1,418 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace CallVault.Store.Postgres;
+
+/// <summary>
+/// The production store: PostgreSQL through Npgsql, one pooled data source per process. Any number of
+/// processes may share one database: every write is a transaction that locks the rows it changes in call id
+/// order (so concurrent imports of the same calls serialize instead of deadlocking), migrations run under an
+/// advisory lock, and nothing is cached in the process.
+/// </summary>
+public sealed class PostgresCallStore : ICallStore
+{
+    /// <summary>Rows per INSERT of an import; chunks keep the order of the whole batch.</summary>
+    const int UpsertChunk = 1000;
+    const int MaxAttempts = 5;
+
+    readonly NpgsqlDataSource _dataSource;
+    readonly TimeProvider _clock;
+
+    /// <param name="database">A postgresql:// URL or an Npgsql connection string.</param>
+    public PostgresCallStore(string database, TimeProvider? clock = null)
+    {
+        _clock = clock ?? TimeProvider.System;
+        _dataSource = NpgsqlDataSource.Create(PostgresConnectionStrings.From(database));
+    }
+
+    /// <summary>Whether PostgreSQL can hold this text: anything but the NUL character.</summary>
+    public static bool IsStorable(string text) => !text.Contains('\0');
+
+    public async Task MigrateAsync(CancellationToken ct)
+    {
+        const string bookkeeping = """
+            CREATE TABLE IF NOT EXISTS callvault_schema (
+                version    integer PRIMARY KEY,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """;
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        // Several processes may start at once: one migrates, the others wait here and then find nothing to do.
+        await ExecuteAsync(connection, "SELECT pg_advisory_xact_lock(@key)", ct, ("key", PostgresSchema.MigrationLockKey));
+        await ExecuteAsync(connection, bookkeeping, ct);
+        var version = (int)(await ScalarAsync(connection, "SELECT coalesce(max(version), 0) FROM callvault_schema", ct))!;
+        if (version > PostgresSchema.Migrations.Length)
+            throw new InvalidOperationException(
+                $"the database schema is at version {version}, newer than this CallVault knows ({PostgresSchema.Migrations.Length}); upgrade CallVault");
+        for (var i = version; i < PostgresSchema.Migrations.Length; i++)
+        {
+            await ExecuteAsync(connection, PostgresSchema.Migrations[i], ct);
+            await ExecuteAsync(connection, "INSERT INTO callvault_schema (version) VALUES (@version)", ct, ("version", i + 1));
+        }
+        await tx.CommitAsync(ct);
+    }
+
+    // ---- workspaces and keys ----
+
+    public async Task<Workspace> GetOrCreateWorkspaceAsync(string name, CancellationToken ct)
+    {
+        // Two statements, not one: under READ COMMITTED the SELECT takes a new snapshot, so it sees a row
+        // that a concurrent process inserted while the INSERT waited for it.
+        const string insert = "INSERT INTO workspaces (name, created_at) VALUES (@name, @now) ON CONFLICT (name) DO NOTHING";
+        const string select = "SELECT id FROM workspaces WHERE name = @name";
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await ExecuteAsync(connection, insert, ct, ("name", name), ("now", Now()));
+        var id = (long)(await ScalarAsync(connection, select, ct, ("name", name)) ?? throw new InvalidOperationException("workspace insert returned no id"));
+        return new Workspace(id, name);
+    }
+
+    public async Task<Workspace?> FindWorkspaceAsync(string name, CancellationToken ct)
+    {
+        if (!IsStorable(name))
+            return null;
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        return await ScalarAsync(connection, "SELECT id FROM workspaces WHERE name = @name", ct, ("name", name)) is long id
+            ? new Workspace(id, name)
+            : null;
+    }
+
+    public async Task AddApiKeyAsync(long workspaceId, string prefix, byte[] hash, CancellationToken ct)
+    {
+        const string sql = "INSERT INTO api_keys (prefix, workspace_id, hash, created_at) VALUES (@prefix, @ws, @hash, @now)";
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await ExecuteAsync(connection, sql, ct, ("prefix", prefix), ("ws", workspaceId), ("hash", hash), ("now", Now()));
+    }
+
+    public async Task<ApiKeyRecord?> FindApiKeyAsync(string prefix, CancellationToken ct)
+    {
+        const string sql = "SELECT workspace_id, hash, revoked_at IS NOT NULL FROM api_keys WHERE prefix = @prefix";
+        if (!IsStorable(prefix))
+            return null;
+        await using var command = Command(_dataSource.CreateCommand(sql), ("prefix", prefix));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+            return null;
+        return new ApiKeyRecord(prefix, reader.GetInt64(0), reader.GetFieldValue<byte[]>(1), reader.GetBoolean(2));
+    }
+
+    public async Task<IReadOnlyList<ApiKeyInfo>> ListApiKeysAsync(CancellationToken ct)
+    {
+        const string sql = """
+            SELECT k.prefix, w.name, k.created_at, k.revoked_at
+            FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
+            ORDER BY w.name, k.created_at, k.prefix
+            """;
+        await using var command = _dataSource.CreateCommand(sql);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var keys = new List<ApiKeyInfo>();
+        while (await reader.ReadAsync(ct))
+            keys.Add(new ApiKeyInfo(
+                reader.GetString(0),
+                reader.GetString(1),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)),
+                reader.IsDBNull(3) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))));
+        return keys;
+    }
+
+    public async Task<bool> RevokeApiKeyAsync(string prefix, CancellationToken ct)
+    {
+        const string sql = "UPDATE api_keys SET revoked_at = @now WHERE prefix = @prefix AND revoked_at IS NULL";
+        if (!IsStorable(prefix))
+            return false;
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        return await ExecuteAsync(connection, sql, ct, ("prefix", prefix), ("now", Now())) > 0;
+    }
+
+    public async Task<bool> HasAnyApiKeyAsync(CancellationToken ct)
+    {
+        await using var command = _dataSource.CreateCommand("SELECT EXISTS (SELECT 1 FROM api_keys)");
+        return await command.ExecuteScalarAsync(ct) is true;
+    }
+
+    public async Task<string?> GetSettingAsync(long workspaceId, string name, CancellationToken ct)
+    {
+        const string sql = "SELECT value FROM workspace_settings WHERE workspace_id = @ws AND name = @name";
+        if (!IsStorable(name))
+            return null;
+        await using var command = Command(_dataSource.CreateCommand(sql), ("ws", workspaceId), ("name", name));
+        return await command.ExecuteScalarAsync(ct) as string;
+    }
+
+    public async Task SetSettingAsync(long workspaceId, string name, string? value, CancellationToken ct)
+    {
+        const string set = """
+            INSERT INTO workspace_settings (workspace_id, name, value) VALUES (@ws, @name, @value)
+            ON CONFLICT (workspace_id, name) DO UPDATE SET value = excluded.value
+            """;
+        const string remove = "DELETE FROM workspace_settings WHERE workspace_id = @ws AND name = @name";
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        if (value is null)
+            await ExecuteAsync(connection, remove, ct, ("ws", workspaceId), ("name", name));
+        else
+            await ExecuteAsync(connection, set, ct, ("ws", workspaceId), ("name", name), ("value", value));
+    }
+
+    // ---- calls ----
+
+    public async Task<byte[]?> GetCallAsync(long workspaceId, string callId, CancellationToken ct)
+    {
+        const string sql = "SELECT doc FROM calls WHERE workspace_id = @ws AND call_id = @id";
+        if (!IsStorable(callId))
+            return null;
+        await using var command = Command(_dataSource.CreateCommand(sql), ("ws", workspaceId), ("id", callId));
+        return await command.ExecuteScalarAsync(ct) as byte[];
+    }
+
+    public async Task<CallPosition?> FindPositionAsync(long workspaceId, string callId, CancellationToken ct)
+    {
+        // A live call's position wins over an older tombstone of the same id.
+        const string sql = """
+            SELECT coalesce(
+                (SELECT sort_key FROM calls WHERE workspace_id = @ws AND call_id = @id),
+                (SELECT sort_key FROM deleted_calls WHERE workspace_id = @ws AND call_id = @id))
+            """;
+        if (!IsStorable(callId))
+            return null;
+        await using var command = Command(_dataSource.CreateCommand(sql), ("ws", workspaceId), ("id", callId));
+        return await command.ExecuteScalarAsync(ct) is long sortKey ? new CallPosition(sortKey, callId) : null;
+    }
+
+    public async Task<IReadOnlyList<byte[]>> ListCallsAsync(long workspaceId, CallQuery query, CancellationToken ct)
+    {
+        await using var command = _dataSource.CreateCommand();
+        if (!PostgresListQuery.TryBuild(workspaceId, query, command))
+            return [];
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var docs = new List<byte[]>(Math.Min(query.Limit, 1000));
+        while (await reader.ReadAsync(ct))
+            docs.Add(reader.GetFieldValue<byte[]>(0));
+        return docs;
+    }
+
+    public async Task<int> UpsertCallsAsync(long workspaceId, IReadOnlyList<PreparedCall> calls, CancellationToken ct)
+    {
+        if (calls.Count == 0)
+            return 0;
+        foreach (var call in calls)
+            CheckStorable(call);
+        var batch = Collapse(calls);
+        await RetryAsync(async () =>
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(ct);
+            await using var tx = await connection.BeginTransactionAsync(ct);
+            var now = Now();
+            // Calls already opted out are locked but left alone by the first pass, then written opted out:
+            // opting out is sticky even against an import that races with update-call in another process.
+            var keptOptedOut = new List<PreparedCall>();
+            foreach (var chunk in batch.Chunk(UpsertChunk))
+            {
+                var written = await UpsertAsync(connection, workspaceId, chunk, now, ct);
+                if (written.Count < chunk.Length)
+                    keptOptedOut.AddRange(chunk.Where(c => !written.Contains(c.CallId)).Select(CallDocuments.OptOut));
+            }
+            foreach (var chunk in keptOptedOut.Chunk(UpsertChunk))
+                await UpsertAsync(connection, workspaceId, chunk, now, ct);
+            await tx.CommitAsync(ct);
+            return 0;
+        }, ct);
+        return calls.Count;
+    }
+
+    public async Task<byte[]?> MutateCallAsync(long workspaceId, string callId, Func<byte[]?, PreparedCall?> change, CancellationToken ct)
+    {
+        const string read = "SELECT doc FROM calls WHERE workspace_id = @ws AND call_id = @id FOR UPDATE";
+        if (!IsStorable(callId))
+            return change(null) is null ? null : throw new CallValidationException("call_id must not contain the NUL character");
+        return await RetryAsync(async () =>
+        {
+            while (true)
+            {
+                await using var connection = await _dataSource.OpenConnectionAsync(ct);
+                await using var tx = await connection.BeginTransactionAsync(ct);
+                var current = await ScalarAsync(connection, read, ct, ("ws", workspaceId), ("id", callId)) as byte[];
+                var next = change(current);
+                if (next is null)
+                    return current;
+                if (!string.Equals(next.CallId, callId, StringComparison.Ordinal))
+                    throw new InvalidOperationException("a mutation must not change the call id");
+                CheckStorable(next);
+                var written = await UpsertAsync(connection, workspaceId, [next], Now(), ct, insertOnly: current is null);
+                if (written.Count == 0)
+                    continue; // another process inserted it since we looked: read it again, locked this time
+                await tx.CommitAsync(ct);
+                return next.Document;
+            }
+        }, ct);
+    }
+
+    public async Task<bool> DeleteCallAsync(long workspaceId, string callId, CancellationToken ct)
+    {
+        const string sql = """
+            WITH gone AS (
+                DELETE FROM calls WHERE workspace_id = @ws AND call_id = @id
+                RETURNING workspace_id, call_id, sort_key)
+            INSERT INTO deleted_calls (workspace_id, call_id, sort_key)
+            SELECT workspace_id, call_id, sort_key FROM gone
+            ON CONFLICT (workspace_id, call_id) DO UPDATE SET sort_key = excluded.sort_key
+            """;
+        if (!IsStorable(callId))
+            return false;
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        return await ExecuteAsync(connection, sql, ct, ("ws", workspaceId), ("id", callId)) > 0;
+    }
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    // ---- plumbing ----
+
+    /// <summary>
+    /// The batch in call id order with one entry per id, as if written one after the other: the last
+    /// version of a call wins, opted out if any earlier version was. One order for every writer means two
+    /// imports of the same calls lock them in the same order, and wait for each other instead of deadlocking.
+    /// </summary>
+    static List<PreparedCall> Collapse(IReadOnlyList<PreparedCall> calls)
+    {
+        var byId = new Dictionary<string, PreparedCall>(calls.Count, StringComparer.Ordinal);
+        foreach (var call in calls)
+            byId[call.CallId] = byId.TryGetValue(call.CallId, out var earlier) && earlier.Columns.OptedOut && !call.Columns.OptedOut
+                ? CallDocuments.OptOut(call)
+                : call;
+        var batch = byId.Values.ToList();
+        batch.Sort((a, b) => string.CompareOrdinal(a.CallId, b.CallId));
+        return batch;
+    }
+
+    static void CheckStorable(PreparedCall call)
+    {
+        var c = call.Columns;
+        if (!IsStorable(call.CallId) || !IsStorable(c.AgentId) || c.FromNumber is { } from && !IsStorable(from) || c.ToNumber is { } to && !IsStorable(to))
+            throw new CallValidationException($"call {call.CallId.Replace("\0", "\\u0000")}: call_id, agent_id, from_number and to_number must not contain the NUL character");
+    }
+
+    const string InsertSql = """
+        INSERT INTO calls AS c (
+            workspace_id, call_id, sort_key, received_at, start_timestamp, agent_id, call_status, call_type,
+            direction, from_number, to_number, user_sentiment, call_successful, in_voicemail,
+            disconnection_reason, duration_ms, e2e_p50, opted_out, doc)
+        SELECT
+            @ws, u.call_id, coalesce(u.start_timestamp, @now), @now, u.start_timestamp, u.agent_id, u.call_status, u.call_type,
+            u.direction, u.from_number, u.to_number, u.user_sentiment, u.call_successful, u.in_voicemail,
+            u.disconnection_reason, u.duration_ms, u.e2e_p50, u.opted_out, u.doc
+        FROM unnest(
+            @call_id, @start_timestamp, @agent_id, @call_status, @call_type, @direction, @from_number, @to_number,
+            @user_sentiment, @call_successful, @in_voicemail, @disconnection_reason, @duration_ms, @e2e_p50,
+            @opted_out, @doc)
+            AS u (call_id, start_timestamp, agent_id, call_status, call_type, direction, from_number, to_number,
+                  user_sentiment, call_successful, in_voicemail, disconnection_reason, duration_ms, e2e_p50,
+                  opted_out, doc)
+
+        """;
+
+    const string InsertIfAbsentSql = InsertSql + "ON CONFLICT DO NOTHING RETURNING c.call_id";
+
+    const string UpsertSql = InsertSql + """
+        ON CONFLICT (workspace_id, call_id) DO UPDATE SET
+            sort_key = coalesce(excluded.start_timestamp, c.received_at),
+            start_timestamp = excluded.start_timestamp,
+            agent_id = excluded.agent_id,
+            call_status = excluded.call_status,
+            call_type = excluded.call_type,
+            direction = excluded.direction,
+            from_number = excluded.from_number,
+            to_number = excluded.to_number,
+            user_sentiment = excluded.user_sentiment,
+            call_successful = excluded.call_successful,
+            in_voicemail = excluded.in_voicemail,
+            disconnection_reason = excluded.disconnection_reason,
+            duration_ms = excluded.duration_ms,
+            e2e_p50 = excluded.e2e_p50,
+            opted_out = excluded.opted_out,
+            doc = excluded.doc
+        -- A conflicting row that fails this test is still locked, and left as it is.
+        WHERE excluded.opted_out OR NOT c.opted_out
+        RETURNING c.call_id
+        """;
+
+    /// <summary>
+    /// Inserts or replaces the calls in the given order; returns the ids written. A call already opted out
+    /// is not replaced by one that is not (it is locked, and its id is missing from the answer). With
+    /// <paramref name="insertOnly"/>, existing calls are left alone.
+    /// </summary>
+    static async Task<HashSet<string>> UpsertAsync(NpgsqlConnection connection, long workspaceId, IReadOnlyList<PreparedCall> calls, long now, CancellationToken ct, bool insertOnly = false)
+    {
+        await using var command = new NpgsqlCommand(insertOnly ? InsertIfAbsentSql : UpsertSql, connection);
+        var p = command.Parameters;
+        p.Add(new NpgsqlParameter<long>("ws", workspaceId));
+        p.Add(new NpgsqlParameter<long>("now", now));
+        Column(p, "call_id", NpgsqlDbType.Text, calls, c => c.CallId);
+        Column(p, "start_timestamp", NpgsqlDbType.Bigint, calls, c => c.Columns.StartTimestamp);
+        Column(p, "agent_id", NpgsqlDbType.Text, calls, c => c.Columns.AgentId);
+        Column(p, "call_status", NpgsqlDbType.Text, calls, c => c.Columns.CallStatus);
+        Column(p, "call_type", NpgsqlDbType.Text, calls, c => c.Columns.CallType);
+        Column(p, "direction", NpgsqlDbType.Text, calls, c => c.Columns.Direction);
+        Column(p, "from_number", NpgsqlDbType.Text, calls, c => c.Columns.FromNumber);
+        Column(p, "to_number", NpgsqlDbType.Text, calls, c => c.Columns.ToNumber);
+        Column(p, "user_sentiment", NpgsqlDbType.Text, calls, c => c.Columns.UserSentiment);
+        Column(p, "call_successful", NpgsqlDbType.Boolean, calls, c => c.Columns.CallSuccessful);
+        Column(p, "in_voicemail", NpgsqlDbType.Boolean, calls, c => c.Columns.InVoicemail);
+        Column(p, "disconnection_reason", NpgsqlDbType.Text, calls, c => c.Columns.DisconnectionReason);
+        Column(p, "duration_ms", NpgsqlDbType.Bigint, calls, c => c.Columns.DurationMs);
+        Column(p, "e2e_p50", NpgsqlDbType.Double, calls, c => c.Columns.E2eLatencyP50);
+        Column(p, "opted_out", NpgsqlDbType.Boolean, calls, c => c.Columns.OptedOut);
+        Column(p, "doc", NpgsqlDbType.Bytea, calls, c => c.Document);
+        var written = new HashSet<string>(calls.Count, StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            written.Add(reader.GetString(0));
+        return written;
+    }
+
+    static void Column<T>(NpgsqlParameterCollection parameters, string name, NpgsqlDbType type, IReadOnlyList<PreparedCall> calls, Func<PreparedCall, T> value)
+    {
+        var values = new T[calls.Count];
+        for (var i = 0; i < values.Length; i++)
+            values[i] = value(calls[i]);
+        parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | type) { Value = values });
+    }
+
+    /// <summary>
+    /// Runs a transaction again when PostgreSQL aborted it to break a deadlock or a serialization conflict
+    /// with another process; the aborted attempt wrote nothing.
+    /// </summary>
+    static async Task<T> RetryAsync<T>(Func<Task<T>> work, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await work();
+            }
+            catch (PostgresException ex) when (attempt < MaxAttempts && ex.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure)
+            {
+                await Task.Delay(Random.Shared.Next(5, 25 * attempt), ct);
+            }
+        }
+    }
+
+    long Now() => _clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+    static NpgsqlCommand Command(NpgsqlCommand command, params (string Name, object? Value)[] parameters)
+    {
+        foreach (var (name, value) in parameters)
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return command;
+    }
+
+    static async Task<int> ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken ct, params (string, object?)[] parameters)
+    {
+        await using var command = Command(new NpgsqlCommand(sql, connection), parameters);
+        return await command.ExecuteNonQueryAsync(ct);
+    }
+
+    static async Task<object?> ScalarAsync(NpgsqlConnection connection, string sql, CancellationToken ct, params (string, object?)[] parameters)
+    {
+        await using var command = Command(new NpgsqlCommand(sql, connection), parameters);
+        return await command.ExecuteScalarAsync(ct);
+    }
+}

@@ -1,0 +1,88 @@
+using Npgsql;
+
+namespace CallVault.Store.Postgres;
+
+/// <summary>
+/// Turns a <c>--db</c> value into an Npgsql connection string: a URL
+/// <c>postgresql://user:password@host:port/database?sslmode=require</c> (user, password and database
+/// percent-decoded), or an Npgsql connection string (<c>Host=...;Username=...</c>) taken as it is.
+/// </summary>
+public static class PostgresConnectionStrings
+{
+    /// <summary>URL query parameters (libpq names) and the Npgsql settings they set.</summary>
+    static readonly Dictionary<string, string> UrlParameters = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["sslmode"] = "SSL Mode",
+        ["application_name"] = "Application Name",
+        ["connect_timeout"] = "Timeout",
+        ["options"] = "Options",
+        ["target_session_attrs"] = "Target Session Attributes",
+        ["sslrootcert"] = "Root Certificate",
+        ["sslcert"] = "SSL Certificate",
+        ["sslkey"] = "SSL Key",
+        ["sslpassword"] = "SSL Password",
+        ["keepalives_idle"] = "Keepalive",
+    };
+
+    public static bool IsUrl(string database) =>
+        database.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase)
+        || database.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase);
+
+    /// <exception cref="ArgumentException">The value is neither a usable URL nor a connection string; the message says why.</exception>
+    public static string From(string database)
+    {
+        var builder = IsUrl(database) ? FromUrl(database) : FromConnectionString(database);
+        if (string.IsNullOrEmpty(builder.ApplicationName))
+            builder.ApplicationName = "CallVault";
+        return builder.ConnectionString;
+    }
+
+    static NpgsqlConnectionStringBuilder FromConnectionString(string database)
+    {
+        try
+        {
+            return new NpgsqlConnectionStringBuilder(database);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException($"the PostgreSQL connection string is not valid: {ex.Message}", nameof(database));
+        }
+    }
+
+    static NpgsqlConnectionStringBuilder FromUrl(string url)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
+            throw new ArgumentException("the PostgreSQL URL is not valid; expected postgresql://user:password@host:port/database", nameof(url));
+        var builder = new NpgsqlConnectionStringBuilder
+        {
+            Host = uri.DnsSafeHost, // without the brackets of an IPv6 address
+            Port = uri.Port > 0 ? uri.Port : 5432,
+        };
+        var database = Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/'));
+        if (database.Length > 0)
+            builder.Database = database;
+        if (uri.UserInfo.Length > 0)
+        {
+            var colon = uri.UserInfo.IndexOf(':');
+            builder.Username = Uri.UnescapeDataString(colon < 0 ? uri.UserInfo : uri.UserInfo[..colon]);
+            if (colon >= 0)
+                builder.Password = Uri.UnescapeDataString(uri.UserInfo[(colon + 1)..]);
+        }
+        foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var equals = pair.IndexOf('=');
+            var name = Uri.UnescapeDataString(equals < 0 ? pair : pair[..equals]);
+            var value = equals < 0 ? "" : Uri.UnescapeDataString(pair[(equals + 1)..].Replace('+', ' '));
+            try
+            {
+                builder[UrlParameters.GetValueOrDefault(name, name)] = value;
+            }
+            catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidCastException)
+            {
+                // The message names the parameter, never the URL: the URL may hold a password.
+                throw new ArgumentException($"the PostgreSQL URL parameter '{name}' is not supported or has a bad value", nameof(url));
+            }
+        }
+        return builder;
+    }
+}

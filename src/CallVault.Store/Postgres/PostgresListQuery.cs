@@ -1,0 +1,161 @@
+using System.Text;
+using CallVault.Client.Models;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace CallVault.Store.Postgres;
+
+/// <summary>
+/// Builds the SQL of one list-calls page from fixed fragments: which fragments appear depends on which
+/// filters are set, and every value is bound as a parameter (lists as arrays, <c>= ANY(@p)</c>).
+/// </summary>
+/// <remarks>
+/// One value per list filter is an equality, so an index (workspace_id, column, sort_key, call_id) returns
+/// the rows already in list order and the scan stops after the page. A list of a few values cannot be read
+/// in order from such an index with <c>= ANY</c>: PostgreSQL would read every matching row and sort. So the
+/// most selective list of a few values drives the query instead: for each of its values, the index gives
+/// the first <c>limit</c> rows in order (a LATERAL subquery), and the small union is merged. That reads at
+/// most (values x limit) rows, whatever the size of the table.
+/// </remarks>
+static class PostgresListQuery
+{
+    /// <summary>Lists with more values than this are matched with = ANY, and the planner chooses.</summary>
+    const int MaxDrivingValues = 16;
+
+    const string Select = "SELECT doc FROM calls WHERE workspace_id = @ws";
+    const string DrivenSelect = "SELECT c.doc FROM unnest(@driver) AS v(value) CROSS JOIN LATERAL (SELECT sort_key, call_id, doc FROM calls WHERE workspace_id = @ws";
+    const string AfterDescending = " AND (sort_key, call_id) < (@after_sort, @after_id)";
+    const string AfterAscending = " AND (sort_key, call_id) > (@after_sort, @after_id)";
+    const string OrderDescending = " ORDER BY sort_key DESC, call_id DESC LIMIT @limit";
+    const string OrderAscending = " ORDER BY sort_key ASC, call_id ASC LIMIT @limit";
+    const string DrivenEnd = ") c";
+    const string DrivenOrderDescending = " ORDER BY c.sort_key DESC, c.call_id DESC LIMIT @limit";
+    const string DrivenOrderAscending = " ORDER BY c.sort_key ASC, c.call_id ASC LIMIT @limit";
+
+    /// <summary>A list filter reduced to the values that can match, with its column and array type.</summary>
+    sealed record ListFilter(string Column, object[] Values, NpgsqlDbType ElementType);
+
+    /// <summary>
+    /// Sets the command's SQL and parameters; false when no call can match (a list of values none of which
+    /// can be stored, such as text holding a NUL character), in which case there is nothing to run.
+    /// </summary>
+    public static bool TryBuild(long workspaceId, CallQuery query, NpgsqlCommand command)
+    {
+        var parameters = command.Parameters;
+        var lists = new List<ListFilter>();
+        var conditions = new StringBuilder();
+        if (query.Filter is { } f)
+        {
+            // Most selective first: the first list of a few values drives the query.
+            if (!AddList(lists, "from_number", f.FromNumber)
+                || !AddList(lists, "to_number", f.ToNumber)
+                || !AddList(lists, "agent_id", f.AgentId)
+                || !AddList(lists, "disconnection_reason", f.DisconnectionReason?.Select(WireEnum.ToWire).ToList())
+                || !AddList(lists, "user_sentiment", f.UserSentiment?.Select(WireEnum.ToWire).ToList())
+                || !AddList(lists, "call_status", f.CallStatus?.Select(WireEnum.ToWire).ToList())
+                || !AddList(lists, "call_type", f.CallType?.Select(WireEnum.ToWire).ToList())
+                || !AddList(lists, "direction", f.Direction?.Select(WireEnum.ToWire).ToList())
+                || !AddList(lists, "call_successful", f.CallSuccessful)
+                || !AddList(lists, "in_voicemail", f.InVoicemail))
+                return false;
+            // The order's own index serves a start time range: a call that has a start time sorts by it.
+            if (!IntegerRange(conditions, parameters, "start_timestamp", f.StartTimestamp, alsoOn: "sort_key")
+                || !IntegerRange(conditions, parameters, "duration_ms", f.DurationMs, alsoOn: null))
+                return false;
+            DoubleRange(conditions, parameters, "e2e_p50", f.E2eLatencyP50);
+        }
+
+        var driver = lists.FirstOrDefault(l => l.Values.Length is > 1 and <= MaxDrivingValues);
+        var sql = new StringBuilder(driver is null ? Select : DrivenSelect);
+        parameters.Add(new NpgsqlParameter<long>("ws", workspaceId));
+        foreach (var list in lists)
+        {
+            if (list == driver)
+            {
+                sql.Append(" AND ").Append(list.Column).Append(" = v.value");
+                parameters.Add(new NpgsqlParameter("driver", NpgsqlDbType.Array | list.ElementType) { Value = list.Values });
+            }
+            else if (list.Values.Length == 1)
+            {
+                sql.Append(" AND ").Append(list.Column).Append(" = @").Append(list.Column);
+                parameters.Add(new NpgsqlParameter(list.Column, list.ElementType) { Value = list.Values[0] });
+            }
+            else
+            {
+                sql.Append(" AND ").Append(list.Column).Append(" = ANY(@").Append(list.Column).Append(')');
+                parameters.Add(new NpgsqlParameter(list.Column, NpgsqlDbType.Array | list.ElementType) { Value = list.Values });
+            }
+        }
+        sql.Append(conditions);
+        if (query.After is { } after)
+        {
+            sql.Append(query.Ascending ? AfterAscending : AfterDescending);
+            parameters.Add(new NpgsqlParameter<long>("after_sort", after.SortKey));
+            parameters.Add(new NpgsqlParameter<string>("after_id", after.CallId));
+        }
+        sql.Append(query.Ascending ? OrderAscending : OrderDescending);
+        if (driver is not null)
+            sql.Append(DrivenEnd).Append(query.Ascending ? DrivenOrderAscending : DrivenOrderDescending);
+        parameters.Add(new NpgsqlParameter<int>("limit", query.Limit));
+        command.CommandText = sql.ToString();
+        return true;
+    }
+
+    /// <summary>False when the list is not empty but none of its values can match.</summary>
+    static bool AddList<T>(List<ListFilter> lists, string column, IReadOnlyList<T>? values)
+    {
+        if (values is not { Count: > 0 })
+            return true;
+        // Text holding NUL cannot be stored in PostgreSQL, so it matches no call.
+        var usable = values.Where(v => v is not string s || PostgresCallStore.IsStorable(s)).Distinct().Select(v => (object)v!).ToArray();
+        if (usable.Length == 0)
+            return false;
+        lists.Add(new ListFilter(column, usable, typeof(T) == typeof(bool) ? NpgsqlDbType.Boolean : NpgsqlDbType.Text));
+        return true;
+    }
+
+    // Integer columns compared with an integer bound, so that their indexes serve: x >= 1.5 is x >= 2.
+    // False when the range excludes every integer. The column names come from the fixed calls above.
+    static bool IntegerRange(StringBuilder sql, NpgsqlParameterCollection parameters, string column, Threshold? range, string? alsoOn)
+    {
+        const double TwoToThe63 = 9223372036854775808.0;
+        if (range?.LowerThreshold is { } lower)
+        {
+            var bound = Math.Ceiling(lower);
+            if (bound >= TwoToThe63)
+                return false;
+            AddBound(sql, parameters, column, alsoOn, " >= ", "_min", bound < -TwoToThe63 ? long.MinValue : (long)bound);
+        }
+        if (range?.UpperThreshold is { } upper)
+        {
+            var bound = Math.Floor(upper);
+            if (bound < -TwoToThe63)
+                return false;
+            AddBound(sql, parameters, column, alsoOn, " <= ", "_max", bound >= TwoToThe63 ? long.MaxValue : (long)bound);
+        }
+        return true;
+    }
+
+    static void AddBound(StringBuilder sql, NpgsqlParameterCollection parameters, string column, string? alsoOn, string op, string suffix, long value)
+    {
+        var name = column + suffix;
+        sql.Append(" AND ").Append(column).Append(op).Append('@').Append(name);
+        if (alsoOn is not null)
+            sql.Append(" AND ").Append(alsoOn).Append(op).Append('@').Append(name);
+        parameters.Add(new NpgsqlParameter<long>(name, value));
+    }
+
+    static void DoubleRange(StringBuilder sql, NpgsqlParameterCollection parameters, string column, Threshold? range)
+    {
+        if (range?.LowerThreshold is { } lower)
+        {
+            sql.Append(" AND ").Append(column).Append(" >= @").Append(column).Append("_min");
+            parameters.Add(new NpgsqlParameter<double>(column + "_min", lower));
+        }
+        if (range?.UpperThreshold is { } upper)
+        {
+            sql.Append(" AND ").Append(column).Append(" <= @").Append(column).Append("_max");
+            parameters.Add(new NpgsqlParameter<double>(column + "_max", upper));
+        }
+    }
+}
