@@ -36,15 +36,26 @@ done
 [ "$trx_found" -eq 1 ] || { echo "the .NET tests on PostgreSQL left no TRX (see $out/dotnet-postgres.log)"; failed=$((failed + 1)); }
 echo "dotnet tests on PostgreSQL: $passed passed, $failed failed"
 
-# 2. The retell-sdk conformance suite on PostgreSQL, if it is there.
+# 2. The retell-sdk conformance suite on PostgreSQL, if it is there, in a database of its own.
 if [ -f scripts/test-suites/conformance.sh ]; then
-  CONFORMANCE_DB="$url" bash scripts/test-suites/conformance.sh "$out/conformance-postgres" >"$out/conformance-postgres.log" 2>&1
+  conf_db="callvault_conformance_$(date +%s)_$$"
+  base=${url%%\?*}
+  conf_url="${base%/*}/$conf_db${url#"$base"}"
+  if ! psql "$url" -qc "CREATE DATABASE $conf_db" >"$out/conformance-postgres-db.log" 2>&1; then
+    cat "$out/conformance-postgres-db.log"
+    conf_url=$url
+    conf_db=""
+  fi
+  CONFORMANCE_DB="$conf_url" CONFORMANCE_LABEL=conformance-postgres \
+    bash scripts/test-suites/conformance.sh "$out" >"$out/conformance-postgres.log" 2>&1
   tail -n 20 "$out/conformance-postgres.log"
+  [ -n "$conf_db" ] && psql "$url" -qc "DROP DATABASE IF EXISTS $conf_db WITH (FORCE)" >/dev/null 2>&1
   last=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out/conformance-postgres.log" | tail -n 1)
   if [ -z "$last" ]; then
     echo "the conformance suite on PostgreSQL printed no result line"
     failed=$((failed + 1))
   else
+    echo "conformance on PostgreSQL: $last"
     passed=$((passed + ${last%% passed*}))
     failed=$((failed + $(sed 's/.*passed, \([0-9]*\) failed.*/\1/' <<<"$last")))
   fi

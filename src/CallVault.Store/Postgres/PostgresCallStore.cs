@@ -219,9 +219,25 @@ public sealed class PostgresCallStore : ICallStore
         return calls.Count;
     }
 
-    public async Task<byte[]?> MutateCallAsync(long workspaceId, string callId, Func<byte[]?, PreparedCall?> change, CancellationToken ct)
+    public Task<byte[]?> MutateCallAsync(long workspaceId, string callId, Func<byte[]?, PreparedCall?> change, CancellationToken ct) =>
+        ReadModifyWriteAsync(workspaceId, callId, current => change(current?.Document) is { } next ? new Change(next, null, SetsMergeState: false) : null, ct);
+
+    public Task<byte[]?> MergeCallAsync(long workspaceId, string callId, Func<StoredCall?, MergedCall?> change, CancellationToken ct) =>
+        ReadModifyWriteAsync(workspaceId, callId, current => change(current) is { } next ? new Change(next.Call, next.MergeState, SetsMergeState: true) : null, ct);
+
+    /// <summary>What a read-modify-write decided: the new call, and its merge state when that changes too.</summary>
+    sealed record Change(PreparedCall Call, string? MergeState, bool SetsMergeState);
+
+    /// <summary>
+    /// Reads a call with its row locked (FOR UPDATE) and writes what <paramref name="change"/> makes of it, in
+    /// one transaction. A call that does not exist yet cannot be locked: if another process inserts it in the
+    /// meantime, the insert here does nothing and the whole step runs again, this time on the locked row, so
+    /// <paramref name="change"/> may be called more than once.
+    /// </summary>
+    async Task<byte[]?> ReadModifyWriteAsync(long workspaceId, string callId, Func<StoredCall?, Change?> change, CancellationToken ct)
     {
-        const string read = "SELECT doc FROM calls WHERE workspace_id = @ws AND call_id = @id FOR UPDATE";
+        const string read = "SELECT doc, merge_state FROM calls WHERE workspace_id = @ws AND call_id = @id FOR UPDATE";
+        const string setState = "UPDATE calls SET merge_state = @state WHERE workspace_id = @ws AND call_id = @id";
         if (!IsStorable(callId))
             return change(null) is null ? null : throw new CallValidationException("call_id must not contain the NUL character");
         return await RetryAsync(async () =>
@@ -230,18 +246,24 @@ public sealed class PostgresCallStore : ICallStore
             {
                 await using var connection = await _dataSource.OpenConnectionAsync(ct);
                 await using var tx = await connection.BeginTransactionAsync(ct);
-                var current = await ScalarAsync(connection, read, ct, ("ws", workspaceId), ("id", callId)) as byte[];
+                StoredCall? current = null;
+                await using (var command = Command(new NpgsqlCommand(read, connection), ("ws", workspaceId), ("id", callId)))
+                await using (var reader = await command.ExecuteReaderAsync(ct))
+                    if (await reader.ReadAsync(ct))
+                        current = new StoredCall(reader.GetFieldValue<byte[]>(0), reader.IsDBNull(1) ? null : reader.GetString(1));
                 var next = change(current);
                 if (next is null)
-                    return current;
-                if (!string.Equals(next.CallId, callId, StringComparison.Ordinal))
+                    return current?.Document;
+                if (!string.Equals(next.Call.CallId, callId, StringComparison.Ordinal))
                     throw new InvalidOperationException("a mutation must not change the call id");
-                CheckStorable(next);
-                var written = await UpsertAsync(connection, workspaceId, [next], Now(), ct, insertOnly: current is null);
+                CheckStorable(next.Call);
+                var written = await UpsertAsync(connection, workspaceId, [next.Call], Now(), ct, insertOnly: current is null);
                 if (written.Count == 0)
                     continue; // another process inserted it since we looked: read it again, locked this time
+                if (next.SetsMergeState)
+                    await ExecuteAsync(connection, setState, ct, ("ws", workspaceId), ("id", callId), ("state", next.MergeState));
                 await tx.CommitAsync(ct);
-                return next.Document;
+                return next.Call.Document;
             }
         }, ct);
     }

@@ -58,6 +58,9 @@ static class PostgresSchema
             user_sentiment       text COLLATE "C",
             disconnection_reason text COLLATE "C",
             doc                  bytea NOT NULL,
+            -- Bookkeeping of webhook merging (which lifecycle event last wrote which field), beside the
+            -- document and never served. Goes with the row when the call is deleted.
+            merge_state          text,
             PRIMARY KEY (workspace_id, call_id)
         );
 
