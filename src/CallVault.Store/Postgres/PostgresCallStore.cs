@@ -274,14 +274,14 @@ public sealed class PostgresCallStore : ICallStore
             WITH gone AS (
                 DELETE FROM calls WHERE workspace_id = @ws AND call_id = @id
                 RETURNING workspace_id, call_id, sort_key)
-            INSERT INTO deleted_calls (workspace_id, call_id, sort_key)
-            SELECT workspace_id, call_id, sort_key FROM gone
-            ON CONFLICT (workspace_id, call_id) DO UPDATE SET sort_key = excluded.sort_key
+            INSERT INTO deleted_calls (workspace_id, call_id, sort_key, deleted_at)
+            SELECT workspace_id, call_id, sort_key, @now FROM gone
+            ON CONFLICT (workspace_id, call_id) DO UPDATE SET sort_key = excluded.sort_key, deleted_at = excluded.deleted_at
             """;
         if (!IsStorable(callId))
             return false;
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
-        return await ExecuteAsync(connection, sql, ct, ("ws", workspaceId), ("id", callId)) > 0;
+        return await ExecuteAsync(connection, sql, ct, ("ws", workspaceId), ("id", callId), ("now", Now())) > 0;
     }
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();

@@ -91,10 +91,12 @@ static class PostgresSchema
         $$;
 
         -- Where deleted calls stood, so that a deleted call still works as a pagination key. Holds no call data.
+        -- deleted_at lets an operator prune old tombstones (docs/scaling.md).
         CREATE TABLE deleted_calls (
             workspace_id bigint NOT NULL,
             call_id      text COLLATE "C" NOT NULL,
             sort_key     bigint NOT NULL,
+            deleted_at   bigint NOT NULL,
             PRIMARY KEY (workspace_id, call_id)
         );
 
