@@ -57,7 +57,9 @@ static class WebhooksApi
             var call = CallDocuments.Prepare(callElement);
 
             // A call the user deleted stays deleted: a late or retried delivery must not bring its data back.
-            if (await store.GetCallAsync(ws.Id, call.CallId, ct) is null && await store.FindPositionAsync(ws.Id, call.CallId, ct) is not null)
+            // Position first, then document: a call that another delivery inserts between the two reads is then
+            // seen as live, never as deleted (a call loses its document only by being deleted).
+            if (await store.FindPositionAsync(ws.Id, call.CallId, ct) is not null && await store.GetCallAsync(ws.Id, call.CallId, ct) is null)
                 return TypedResults.NoContent();
             await store.MergeCallAsync(ws.Id, call.CallId, current => CallMerge.Merge(current, call, evt), ct);
             return TypedResults.NoContent();
