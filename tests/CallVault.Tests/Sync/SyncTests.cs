@@ -237,6 +237,8 @@ public class SyncTests
 
     static async Task<long> CountCallsAsync(string db)
     {
+        if (CallStores.IsPostgres(db))
+            return await CountPostgresCallsAsync(db);
         if (!File.Exists(db))
             return 0;
         await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = db, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
@@ -248,6 +250,21 @@ public class SyncTests
             return (long)(await command.ExecuteScalarAsync())!;
         }
         catch (SqliteException)
+        {
+            return 0; // the schema is not there yet
+        }
+    }
+
+    static async Task<long> CountPostgresCallsAsync(string db)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(db);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT count(*) FROM calls", connection);
+        try
+        {
+            return (long)(await command.ExecuteScalarAsync())!;
+        }
+        catch (Npgsql.PostgresException ex) when (ex.SqlState == Npgsql.PostgresErrorCodes.UndefinedTable)
         {
             return 0; // the schema is not there yet
         }
