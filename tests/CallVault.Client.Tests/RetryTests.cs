@@ -12,6 +12,9 @@ public class RetryTests
 
     // Generous for a loaded 2-core machine, yet far below the next step of the schedule.
     static readonly TimeSpan Slack = TimeSpan.FromMilliseconds(700);
+    // The fake stamps each attempt when it arrives, a little after the client started its wait, and timers
+    // round: a gap can come out a millisecond or so under the delay the client really waited.
+    static readonly TimeSpan Early = TimeSpan.FromMilliseconds(25);
 
     static CallVaultClient ClientOf(FakeServer fake, int maxRetries = 3, int initialDelayMs = 300, int maxDelayMs = 5000, int attemptTimeoutMs = 10_000) =>
         new(new CallVaultClientOptions
@@ -39,8 +42,8 @@ public class RetryTests
         var attempts = fake.Received;
         Assert.Equal(3, attempts.Count);
         // Retry-After: 1 is waited for exactly; the second retry backs off 2 x 300 ms, jittered into [300, 600] ms.
-        Assert.InRange(attempts[1].Since(attempts[0]), TimeSpan.FromMilliseconds(1000), TimeSpan.FromMilliseconds(1000) + Slack);
-        Assert.InRange(attempts[2].Since(attempts[1]), TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(600) + Slack);
+        Assert.InRange(attempts[1].Since(attempts[0]), TimeSpan.FromMilliseconds(1000) - Early, TimeSpan.FromMilliseconds(1000) + Slack);
+        Assert.InRange(attempts[2].Since(attempts[1]), TimeSpan.FromMilliseconds(300) - Early, TimeSpan.FromMilliseconds(600) + Slack);
         Assert.All(attempts, a => Assert.Equal(("POST", "/v2/list-calls", """{"limit":5}""", "Bearer key_123"), (a.Method, a.Path, a.Body, a.Authorization)));
     }
 
@@ -58,7 +61,7 @@ public class RetryTests
         var attempts = fake.Received;
         Assert.Equal(2, attempts.Count);
         // The date has whole seconds: the wait is between 1 and 2 s.
-        Assert.InRange(attempts[1].Since(attempts[0]), TimeSpan.FromMilliseconds(900), TimeSpan.FromSeconds(2) + Slack);
+        Assert.InRange(attempts[1].Since(attempts[0]), TimeSpan.FromMilliseconds(900) - Early, TimeSpan.FromSeconds(2) + Slack);
     }
 
     [Fact]
@@ -86,8 +89,8 @@ public class RetryTests
         Assert.Equal("database down", error.ServerMessage);
         var attempts = fake.Received;
         Assert.Equal(3, attempts.Count);
-        Assert.InRange(attempts[1].Since(attempts[0]), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200) + Slack);
-        Assert.InRange(attempts[2].Since(attempts[1]), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(400) + Slack);
+        Assert.InRange(attempts[1].Since(attempts[0]), TimeSpan.FromMilliseconds(100) - Early, TimeSpan.FromMilliseconds(200) + Slack);
+        Assert.InRange(attempts[2].Since(attempts[1]), TimeSpan.FromMilliseconds(200) - Early, TimeSpan.FromMilliseconds(400) + Slack);
     }
 
     [Fact]
@@ -178,7 +181,7 @@ public class RetryTests
 
         Assert.Equal("r1", call.CallId);
         Assert.Equal(["GET", "GET", "POST"], fake.Received.Select(a => a.Method));
-        Assert.InRange(fake.Received[1].Since(fake.Received[0]), TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(400) + Slack);
+        Assert.InRange(fake.Received[1].Since(fake.Received[0]), TimeSpan.FromMilliseconds(300) - Early, TimeSpan.FromMilliseconds(400) + Slack);
     }
 
     [Fact]
