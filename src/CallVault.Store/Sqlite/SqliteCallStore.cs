@@ -371,13 +371,15 @@ public sealed class SqliteCallStore : ICallStore
 
     /// <summary>
     /// Moves everything out of the WAL and truncates it, so that erased data is not left in old WAL frames.
-    /// A reader in the middle of a query can hold the checkpoint back, so it is retried briefly.
+    /// A reader in the middle of a query can hold the checkpoint back: SQLite's busy handler (busy_timeout)
+    /// waits for it inside each attempt, and the attempt is repeated while readers keep arriving.
     /// </summary>
     async Task CheckpointAsync(CancellationToken ct)
     {
         await _writeLock.WaitAsync(ct);
         try
         {
+            await ExecuteAsync(_writer, null, "PRAGMA busy_timeout = 200", ct);
             for (var attempt = 0; attempt < 50; attempt++)
             {
                 await using var command = Command(_writer, null, "PRAGMA wal_checkpoint(TRUNCATE)");

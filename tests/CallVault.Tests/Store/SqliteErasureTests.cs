@@ -77,6 +77,39 @@ public class SqliteErasureTests
     }
 
     [Fact]
+    public async Task DeleteCallErasesTheTextEvenWhileOtherClientsKeepReading()
+    {
+        using var folder = new SqliteFolder();
+        await using var app = await CallVaultApp.StartAsync(folder.AppSettings);
+        var client = await app.ClientForAsync();
+        var planted = Planted.New();
+        await ImportNeighboursAsync(client);
+        await client.ImportAsync(planted.Call("doomed"));
+        AssertPlanted(folder, planted.All);
+
+        // Readers that never pause hold WAL snapshots open; the erasure must still get the WAL emptied.
+        using var stop = new CancellationTokenSource();
+        var readers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            var reads = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                using var page = await client.PostAsync("/v2/list-calls", new StringContent("""{"limit":1000}""", Encoding.UTF8, "application/json"));
+                reads++;
+            }
+            return reads;
+        })).ToArray();
+        await Task.Delay(200);
+        var deleted = await client.DeleteAsync("/v2/delete-call/doomed");
+        await stop.CancelAsync();
+        var reads = await Task.WhenAll(readers);
+
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.All(reads, r => Assert.True(r > 1));
+        Assert.Empty(Occurrences(folder, planted.All));
+    }
+
+    [Fact]
     public async Task OptingOutThroughUpdateCallLeavesNoneOfTheSensitiveTextInTheFiles()
     {
         using var folder = new SqliteFolder();
