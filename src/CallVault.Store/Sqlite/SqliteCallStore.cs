@@ -44,6 +44,7 @@ public sealed class SqliteCallStore : ICallStore
                     PRAGMA synchronous = FULL;
                     PRAGMA secure_delete = ON;
                     PRAGMA foreign_keys = ON;
+                    PRAGMA cache_size = -65536;
                     """, ct);
             }
             // Another process may be migrating the same file: read the version inside the write transaction.

@@ -9,74 +9,234 @@ namespace CallVault.Store.Sqlite;
 /// Builds the SQL of one list-calls page from fixed fragments: which fragments appear depends on which
 /// filters are set, and every value is bound as a parameter.
 /// </summary>
+/// <remarks>
+/// The plan is chosen here rather than left to SQLite's planner, which has no statistics on a fresh store and
+/// would otherwise pick, say, the index of <c>call_successful</c> over the one of <c>agent_id</c>:
+/// <list type="bullet">
+/// <item>One list filter drives the query: the one whose values are likely rarest (phone numbers, then agents,
+/// then rare enum values...). Its index is led by (workspace, value) and ends with the list order, so a page
+/// reads about as many index entries as the filters let through. Every other filter is written with a unary
+/// <c>+</c>, which keeps SQLite from using its index.</item>
+/// <item>A driving filter with several values becomes one ordered sub-query per value, each limited to the
+/// page size, merged by UNION ALL: reading stays proportional to the page, not to the calls of all values.</item>
+/// <item>A <c>start_timestamp</c> range is also a <c>sort_key</c> range (sort_key is the start time of every call
+/// that has one), which every index can seek on.</item>
+/// <item>A duration or latency range without a driving filter first counts, up to a cap, how many calls its
+/// own index holds in the range: few, and the page is taken from those and sorted; many, and the calls are
+/// walked in list order with the range as a filter. Both branches are in the SQL; the count disables one.</item>
+/// <item>Where a plan must sort, only (rowid, sort key, call id) are sorted and the documents of the page are
+/// read afterwards.</item>
+/// </list>
+/// </remarks>
 static class SqliteListQuery
 {
-    const string Select = "SELECT doc FROM calls WHERE workspace_id = $ws";
-    const string AfterDescending = " AND (sort_key, call_id) < ($after_sort, $after_id)";
-    const string AfterAscending = " AND (sort_key, call_id) > ($after_sort, $after_id)";
+    /// <summary>Most values of the driving filter that become sub-queries of their own.</summary>
+    const int MaxBranches = 16;
+
+    /// <summary>Beyond this many values a list is bound as one JSON array parameter.</summary>
+    const int MaxInlineValues = 64;
+
+    const string Workspace = "workspace_id = $ws";
+    const string AfterDescending = "(sort_key, call_id) < ($after_sort, $after_id)";
+    const string AfterAscending = "(sort_key, call_id) > ($after_sort, $after_id)";
     const string OrderDescending = " ORDER BY sort_key DESC, call_id DESC LIMIT $limit";
     const string OrderAscending = " ORDER BY sort_key ASC, call_id ASC LIMIT $limit";
+    const string MergeDescending = " ORDER BY s DESC, i DESC LIMIT $limit";
+    const string MergeAscending = " ORDER BY s ASC, i ASC LIMIT $limit";
 
-    public static string Build(long workspaceId, CallQuery query, SqliteParameterCollection parameters)
+    /// <summary>
+    /// The name of a function that diagnostics can register on a connection to count the rows a query visits;
+    /// see <see cref="Build(long, CallQuery, SqliteParameterCollection, bool)"/>.
+    /// </summary>
+    public const string RowsReadFunction = "callvault_rows_read";
+
+    public static string Build(long workspaceId, CallQuery query, SqliteParameterCollection parameters) =>
+        Build(workspaceId, query, parameters, countRowsRead: false);
+
+    /// <param name="countRowsRead">
+    /// When true, every row the query visits (index entries in a scan, matches of a range) first passes through
+    /// <see cref="RowsReadFunction"/>(rowid), which the caller registers to count them. Diagnostics only.
+    /// </param>
+    public static string Build(long workspaceId, CallQuery query, SqliteParameterCollection parameters, bool countRowsRead)
     {
-        var sql = new StringBuilder(Select);
         parameters.AddWithValue("$ws", workspaceId);
+        parameters.AddWithValue("$limit", query.Limit);
+        var lists = new List<ListFilter>();
+        var filters = new List<string>();
+        Range? probe = null;
         if (query.Filter is { } f)
         {
-            AnyOf(sql, parameters, "agent_id", f.AgentId);
-            AnyOf(sql, parameters, "call_status", f.CallStatus?.Select(WireEnum.ToWire).ToList());
-            AnyOf(sql, parameters, "call_type", f.CallType?.Select(WireEnum.ToWire).ToList());
-            AnyOf(sql, parameters, "direction", f.Direction?.Select(WireEnum.ToWire).ToList());
-            AnyOf(sql, parameters, "from_number", f.FromNumber);
-            AnyOf(sql, parameters, "to_number", f.ToNumber);
-            AnyOf(sql, parameters, "user_sentiment", f.UserSentiment?.Select(WireEnum.ToWire).ToList());
-            AnyOf(sql, parameters, "call_successful", f.CallSuccessful);
-            AnyOf(sql, parameters, "in_voicemail", f.InVoicemail);
-            AnyOf(sql, parameters, "disconnection_reason", f.DisconnectionReason?.Select(WireEnum.ToWire).ToList());
-            Range(sql, parameters, "start_timestamp", f.StartTimestamp);
-            Range(sql, parameters, "duration_ms", f.DurationMs);
-            Range(sql, parameters, "e2e_p50", f.E2eLatencyP50);
+            AddList(lists, parameters, "agent_id", Rank.Agent, f.AgentId);
+            AddList(lists, parameters, "call_status", f.CallStatus is { } cs && cs.All(s => s == CallStatus.Ended) ? Rank.Common : Rank.RareEnum, Wire(f.CallStatus));
+            AddList(lists, parameters, "call_type", Rank.Unindexed, Wire(f.CallType));
+            AddList(lists, parameters, "direction", Rank.Unindexed, Wire(f.Direction));
+            AddList(lists, parameters, "from_number", Rank.Number, f.FromNumber);
+            AddList(lists, parameters, "to_number", Rank.Number, f.ToNumber);
+            AddList(lists, parameters, "user_sentiment", Rank.Enum, Wire(f.UserSentiment));
+            AddList(lists, parameters, "call_successful", Rank.Unindexed, f.CallSuccessful);
+            AddList(lists, parameters, "in_voicemail", Rank.Unindexed, f.InVoicemail);
+            AddList(lists, parameters, "disconnection_reason",
+                f.DisconnectionReason is { } dr && dr.All(r => r is DisconnectionReason.UserHangup or DisconnectionReason.AgentHangup) ? Rank.Common : Rank.RareEnum,
+                Wire(f.DisconnectionReason));
+            if (AddRange(parameters, "start_timestamp", f.StartTimestamp) is { } start)
+            {
+                filters.Add(start.Condition(indexed: false));
+                // The same bounds on sort_key, which equals start_timestamp wherever that is set: an index range.
+                filters.Add(start.Condition(indexed: true, column: "sort_key"));
+            }
+            var duration = AddRange(parameters, "duration_ms", f.DurationMs);
+            var latency = AddRange(parameters, "e2e_p50", f.E2eLatencyP50);
+            if (duration is not null)
+                filters.Add(duration.Condition(indexed: false));
+            if (latency is not null)
+                filters.Add(latency.Condition(indexed: false));
+            if (f.StartTimestamp is null)
+                probe = latency ?? duration;
         }
         if (query.After is { } after)
         {
-            sql.Append(query.Ascending ? AfterAscending : AfterDescending);
+            filters.Add(query.Ascending ? AfterAscending : AfterDescending);
             parameters.AddWithValue("$after_sort", after.SortKey);
             parameters.AddWithValue("$after_id", after.CallId);
         }
-        sql.Append(query.Ascending ? OrderAscending : OrderDescending);
-        parameters.AddWithValue("$limit", query.Limit);
-        return sql.ToString();
-    }
 
-    // The column names below come from the fixed calls above, never from input.
-    static void AnyOf<T>(StringBuilder sql, SqliteParameterCollection parameters, string column, IReadOnlyList<T>? values)
-    {
-        if (values is not { Count: > 0 })
-            return;
-        var name = "$" + column;
-        if (values.Count == 1)
+        var driver = lists.OrderBy(l => l.Rank).FirstOrDefault(l => l.Rank != Rank.Unindexed && (l.Values.Count <= MaxBranches || l.Rank == Rank.Number));
+        var others = lists.Where(l => l != driver).Select(l => l.Condition(indexed: false)).ToList();
+        var order = query.Ascending ? OrderAscending : OrderDescending;
+        var counter = countRowsRead ? RowsReadFunction + "(calls.rowid) AND " : "";
+
+        if (driver is null && probe is null)
+            return Single("calls", counter, [.. others, .. filters], order);
+        if (driver is { Values.Count: 1 })
+            return Single("calls", counter, [driver.Condition(indexed: true), .. others, .. filters], order);
+
+        var branches = new List<string>();
+        var with = "";
+        if (driver is null)
         {
-            sql.Append(" AND ").Append(column).Append(" = ").Append(name);
-            parameters.AddWithValue(name, values[0]);
+            // Few calls in the range: take them from the range's index and sort. Many: walk the list order. The
+            // count, taken once, sets the LIMIT of the branch it rules out to 0, and SQLite skips a query whose
+            // limit is 0 before it starts scanning (a WHERE term would be tested on every row).
+            var cap = Math.Max(5_000, 30 * query.Limit);
+            with = $"WITH probe (n) AS MATERIALIZED (SELECT count(*) FROM (SELECT 1 FROM calls INDEXED BY {probe!.Index} WHERE {counter}{Workspace} AND {probe.Condition(indexed: true)} LIMIT {cap})) ";
+            var few = order.Replace("$limit", $"(CASE WHEN (SELECT n FROM probe) < {cap} THEN $limit ELSE 0 END)", StringComparison.Ordinal);
+            var many = order.Replace("$limit", $"(CASE WHEN (SELECT n FROM probe) >= {cap} THEN $limit ELSE 0 END)", StringComparison.Ordinal);
+            branches.Add(Branch($"calls INDEXED BY {probe.Index}", counter, [probe.Condition(indexed: true), .. others, .. filters], few));
+            branches.Add(Branch("calls", counter, [.. others, .. filters], many));
+        }
+        else if (driver.Values.Count <= MaxBranches)
+        {
+            foreach (var value in driver.Values)
+                branches.Add(Branch("calls", counter, [$"{driver.Column} = {value}", .. others, .. filters], order));
         }
         else
         {
-            sql.Append(" AND ").Append(column).Append(" IN (SELECT value FROM json_each(").Append(name).Append("))");
-            parameters.AddWithValue(name, JsonSerializer.Serialize(values.Select(v => (object?)v).ToArray()));
+            // Many phone numbers: each has few calls, so look them all up and sort.
+            branches.Add(Branch("calls", counter, [driver.Condition(indexed: true), .. others, .. filters], order));
+        }
+        return with + Merge(branches, query.Ascending);
+    }
+
+    static string Single(string table, string counter, IEnumerable<string> conditions, string order) =>
+        $"SELECT doc FROM {table} WHERE {counter}{Workspace}{string.Concat(conditions.Select(c => " AND " + c))}{order}";
+
+    static string Branch(string table, string counter, IEnumerable<string> conditions, string order) =>
+        $"SELECT * FROM (SELECT calls.rowid AS r, sort_key AS s, call_id AS i FROM {table} WHERE {counter}{Workspace}{string.Concat(conditions.Select(c => " AND " + c))}{order})";
+
+    /// <summary>
+    /// Merges ordered branches, keeps one page of (rowid, sort key, id), then reads the documents of that page.
+    /// The page is the outer loop of the join (CROSS JOIN fixes the order of loops in SQLite), so the documents
+    /// come out in the page's order without being copied into a sorter; the tests check that order.
+    /// </summary>
+    static string Merge(List<string> branches, bool ascending)
+    {
+        var sql = new StringBuilder("SELECT c.doc FROM (");
+        sql.AppendJoin(" UNION ALL ", branches);
+        sql.Append(ascending ? MergeAscending : MergeDescending);
+        sql.Append(") AS page CROSS JOIN calls AS c ON c.rowid = page.r");
+        return sql.ToString();
+    }
+
+    /// <summary>How rare a filter's values usually are; the lowest rank drives the query.</summary>
+    enum Rank
+    {
+        Number,
+        Agent,
+        RareEnum,
+        Enum,
+        Common,
+        /// <summary>No index (see migration 3): never drives, always a filter on the rows read.</summary>
+        Unindexed,
+    }
+
+    sealed record ListFilter(string Column, Rank Rank, IReadOnlyList<string> Values, string? JsonParameter)
+    {
+        /// <summary>The filter as SQL; not indexed means a unary + that keeps SQLite off the column's index.</summary>
+        public string Condition(bool indexed)
+        {
+            var column = indexed ? Column : "+" + Column;
+            if (JsonParameter is { } json)
+                return $"{column} IN (SELECT value FROM json_each({json}))";
+            return Values.Count == 1 ? $"{column} = {Values[0]}" : $"{column} IN ({string.Join(", ", Values)})";
         }
     }
 
-    static void Range(StringBuilder sql, SqliteParameterCollection parameters, string column, Threshold? range)
+    sealed record Range(string Column, string? Lower, string? Upper)
     {
+        public string Index => Column == "duration_ms" ? "calls_by_duration" : "calls_by_e2e_p50";
+
+        /// <summary>The bounds as SQL, on this column or another; not indexed means with a unary +.</summary>
+        public string Condition(bool indexed, string? column = null)
+        {
+            var name = (indexed ? "" : "+") + (column ?? Column);
+            return (Lower, Upper) switch
+            {
+                ({ } lower, { } upper) => $"{name} >= {lower} AND {name} <= {upper}",
+                ({ } lower, null) => $"{name} >= {lower}",
+                (null, { } upper) => $"{name} <= {upper}",
+                _ => throw new InvalidOperationException("a range has at least one bound"),
+            };
+        }
+    }
+
+    static IReadOnlyList<string>? Wire<T>(IReadOnlyList<T>? values) where T : struct, Enum =>
+        values?.Select(v => WireEnum.ToWire(v)).ToList();
+
+    // The column names below come from the fixed calls above, never from input.
+    static void AddList<T>(List<ListFilter> lists, SqliteParameterCollection parameters, string column, Rank rank, IReadOnlyList<T>? values)
+    {
+        if (values is not { Count: > 0 })
+            return;
+        if (values.Count > MaxInlineValues)
+        {
+            var json = "$" + column;
+            parameters.AddWithValue(json, JsonSerializer.Serialize(values.Select(v => (object?)v).ToArray()));
+            lists.Add(new ListFilter(column, rank, [.. values.Select((_, i) => i.ToString(System.Globalization.CultureInfo.InvariantCulture))], json));
+            return;
+        }
+        var names = new List<string>(values.Count);
+        foreach (var value in values.Distinct())
+        {
+            var name = $"${column}_{names.Count}";
+            parameters.AddWithValue(name, value);
+            names.Add(name);
+        }
+        lists.Add(new ListFilter(column, rank, names, null));
+    }
+
+    static Range? AddRange(SqliteParameterCollection parameters, string column, Threshold? range)
+    {
+        string? min = null, max = null;
         if (range?.LowerThreshold is { } lower)
         {
-            sql.Append(" AND ").Append(column).Append(" >= $").Append(column).Append("_min");
-            parameters.AddWithValue("$" + column + "_min", lower);
+            min = $"${column}_min";
+            parameters.AddWithValue(min, lower);
         }
         if (range?.UpperThreshold is { } upper)
         {
-            sql.Append(" AND ").Append(column).Append(" <= $").Append(column).Append("_max");
-            parameters.AddWithValue("$" + column + "_max", upper);
+            max = $"${column}_max";
+            parameters.AddWithValue(max, upper);
         }
+        return min is null && max is null ? null : new Range(column, min, max);
     }
 }

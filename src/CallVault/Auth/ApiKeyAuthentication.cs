@@ -14,6 +14,7 @@ static class ApiKeyAuthentication
 
     public static IServiceCollection AddApiKeyAuthentication(this IServiceCollection services)
     {
+        services.AddSingleton<ApiKeyCache>();
         services.AddAuthentication(Scheme).AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(Scheme, null);
         services.AddAuthorizationBuilder().SetFallbackPolicy(
             new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(Scheme).RequireAuthenticatedUser().Build());
@@ -26,10 +27,11 @@ static class ApiKeyAuthentication
             System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
-    /// Accepts <c>Authorization: Bearer &lt;key&gt;</c> when the key's hash matches a live key. Every failure
-    /// answers 401 with a message; the key itself is never logged.
+    /// Accepts <c>Authorization: Bearer &lt;key&gt;</c> when the key's hash matches a live key (looked up in the
+    /// store, or found in the short-lived <see cref="ApiKeyCache"/>). Every failure answers 401 with a message;
+    /// the key itself is never logged.
     /// </summary>
-    sealed class ApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ICallStore store)
+    sealed class ApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ICallStore store, ApiKeyCache cache)
         : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
     {
         protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -42,10 +44,16 @@ static class ApiKeyAuthentication
             var key = header["Bearer ".Length..].Trim();
             if (!ApiKeys.TryGetPrefix(key, out var prefix))
                 return AuthenticateResult.Fail("malformed API key");
-            var record = await store.FindApiKeyAsync(prefix, Context.RequestAborted);
-            if (record is null || !ApiKeys.Matches(key, record))
-                return AuthenticateResult.Fail("unknown or revoked API key");
-            var identity = new ClaimsIdentity([new Claim(WorkspaceClaim, record.WorkspaceId.ToString(System.Globalization.CultureInfo.InvariantCulture))], ApiKeyAuthentication.Scheme);
+            var hash = ApiKeys.Hash(key);
+            if (!cache.TryGet(hash, out var workspace))
+            {
+                var record = await store.FindApiKeyAsync(prefix, Context.RequestAborted);
+                if (record is null || !ApiKeys.Matches(key, record))
+                    return AuthenticateResult.Fail("unknown or revoked API key");
+                workspace = record.WorkspaceId;
+                cache.Add(hash, workspace);
+            }
+            var identity = new ClaimsIdentity([new Claim(WorkspaceClaim, workspace.ToString(System.Globalization.CultureInfo.InvariantCulture))], ApiKeyAuthentication.Scheme);
             return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), ApiKeyAuthentication.Scheme));
         }
 

@@ -1,4 +1,5 @@
 using CallVault.Auth;
+using CallVault.Bench;
 using CallVault.Calls;
 using CallVault.Http;
 using CallVault.Store;
@@ -40,6 +41,8 @@ static class CallVaultHosting
         app.MapGet("/healthz", () => TypedResults.Ok(new HealthStatus("ok"))).AllowAnonymous();
         app.MapCalls();
         app.MapRetellWebhooks();
+        if (app.Services.GetRequiredService<IOptions<CallVaultOptions>>().Value.BenchmarkEndpoints)
+            app.MapBenchmark();
         return app;
     }
 }

@@ -22,4 +22,7 @@ public sealed class CallVaultOptions
     /// <summary>Most calls in one import-calls request.</summary>
     [Range(1, int.MaxValue)]
     public int MaxImportCalls { get; set; } = 10_000;
+
+    /// <summary>Maps the benchmark's fixed-answer endpoint (bench/run.sh sets it); never on by default.</summary>
+    public bool BenchmarkEndpoints { get; set; }
 }

@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using CallVault.Bench;
+using CallVault.Client.Models;
+
+// The benchmark client: runs in its own process against a running `serve` (started by bench/run.sh), imports
+// N synthetic calls through the API, times every query shape, measures rows read through a side channel to
+// the database, runs the mixed load with wrk, and prints one table. Only 127.0.0.1 is ever a target.
+var options = BenchOptions.Parse(args);
+var report = new Report(options);
+using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 8, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
+{
+    BaseAddress = new Uri(options.Url),
+    Timeout = TimeSpan.FromMinutes(5),
+};
+http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.Key);
+
+var generator = new CallGenerator(options.Calls);
+var order = new List<(string CallId, long Start)>(options.Calls);
+
+// ---- import ----
+var batches = PrepareBatches(generator, options, order, out var jsonBytes);
+report.JsonBytesPerCall = (double)jsonBytes / options.Calls;
+if (!options.NoImport)
+{
+    Console.Error.WriteLine($"[{options.Store}] importing {options.Calls:N0} calls ({report.JsonBytesPerCall:N0} JSON bytes each) in {batches.Count} requests...");
+    var cpuBefore = ServerMemory.CpuSeconds(options.ServerPid);
+    var importClock = Stopwatch.StartNew();
+    await ImportAsync(http, batches, options.ImportParallelism);
+    importClock.Stop();
+    report.ImportServerCpuMsPerCall = (ServerMemory.CpuSeconds(options.ServerPid) - cpuBefore) * 1000 / options.Calls;
+    report.ImportCallsPerSecond = options.Calls / importClock.Elapsed.TotalSeconds;
+    report.ImportPeakMemoryMb = ServerMemory.PeakMb(options.ServerPid);
+    ServerMemory.ResetPeak(options.ServerPid);
+}
+foreach (var batch in batches)
+    File.Delete(batch);
+
+await using var side = await DatabaseSideChannel.OpenAsync(options);
+await side.AfterImportAsync();
+report.DiskBytesPerCall = (double)await side.BytesOnDiskAsync() / options.Calls;
+
+// The list order: start time descending, ties by call id in byte order.
+order.Sort((a, b) => a.Start != b.Start ? b.Start.CompareTo(a.Start) : string.CompareOrdinal(b.CallId, a.CallId));
+var deepIndex = Math.Min(9_999 * 50, options.Calls / 2) - 1;
+var shapes = Shapes.All(generator, order[deepIndex].CallId);
+await CheckOrderAsync(http, order, deepIndex);
+
+// ---- sequential latency per shape ----
+foreach (var limit in new[] { 50, 1000 })
+{
+    foreach (var shape in shapes)
+    {
+        var requests = limit == 1000 && options.Quick ? Math.Min(options.Requests, 50) : options.Requests;
+        var (median, p99, rows) = await TimeShapeAsync(http, shape, limit, requests, options.Quick ? 3 : 20);
+        var read = await side.RowsReadAsync(shape.Request(0, limit));
+        report.Add(shape.Name, limit, median, p99, rows, read);
+        Console.Error.WriteLine($"  {shape.Name,-24} limit {limit,4}: median {median:F2} ms, p99 {p99:F2} ms, {rows} rows, {read?.ToString("F2", CultureInfo.InvariantCulture) ?? "-"} read/row");
+    }
+}
+
+// ---- mixed load vs the fixed answer ----
+var bodies = shapes.Select(s => JsonSerializer.Serialize(s.Request(0, 50), CallVaultJsonContext.Default.ListCallsRequest)).ToList();
+var sample = await http.PostAsync("/v2/list-calls", new StringContent(bodies[0], Encoding.UTF8, "application/json"));
+var fixedAnswer = await sample.Content.ReadAsByteArrayAsync();
+var upload = await http.PutAsync("/bench/fixed-answer", new ByteArrayContent(fixedAnswer));
+upload.EnsureSuccessStatusCode();
+report.FixedAnswerBytes = fixedAnswer.Length;
+var load = new LoadGenerator(options);
+report.Mixed = await load.RunAsync("/v2/list-calls", bodies);
+report.Fixed = await load.RunAsync("/bench/fixed-answer", bodies);
+report.ServePeakMemoryMb = ServerMemory.PeakMb(options.ServerPid);
+
+report.Print();
+return 0;
+
+static List<string> PrepareBatches(CallGenerator generator, BenchOptions options, List<(string, long)> order, out long jsonBytes)
+{
+    // Generated before the clock starts, so that the import rate measures the server, not the generator.
+    var files = new List<string>();
+    jsonBytes = 0;
+    for (var from = 0; from < options.Calls; from += options.BatchSize)
+    {
+        var bytes = generator.Batch(from, Math.Min(options.Calls, from + options.BatchSize), order);
+        jsonBytes += bytes.Length - 2 - (Math.Min(options.Calls, from + options.BatchSize) - from - 1);
+        var file = Path.Combine(options.WorkDir, $"batch-{from:D8}.json");
+        File.WriteAllBytes(file, bytes);
+        files.Add(file);
+    }
+    return files;
+}
+
+static async Task ImportAsync(HttpClient http, List<string> batches, int parallelism)
+{
+    await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, async (file, ct) =>
+    {
+        var content = new ByteArrayContent(await File.ReadAllBytesAsync(file, ct));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var response = await http.PostAsync("/v2/import-calls", content, ct);
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException($"import failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
+    });
+}
+
+// The first pages of the walk, the deep page and the ascending order must be exactly what the generator predicts.
+static async Task CheckOrderAsync(HttpClient http, List<(string CallId, long Start)> order, int deepIndex)
+{
+    await Expect(new ListCallsRequest { Limit = 50 }, order.Take(50));
+    await Expect(new ListCallsRequest { Limit = 50, PaginationKey = order[deepIndex].CallId }, order.Skip(deepIndex + 1).Take(50));
+    await Expect(new ListCallsRequest { Limit = 50, SortOrder = SortOrder.Ascending }, Enumerable.Reverse(order).Take(50));
+
+    async Task Expect(ListCallsRequest request, IEnumerable<(string CallId, long Start)> expected)
+    {
+        var ids = await ListIdsAsync(http, request);
+        var want = expected.Select(e => e.CallId).ToList();
+        if (!ids.SequenceEqual(want))
+            throw new InvalidOperationException($"list-calls returned the wrong page for {JsonSerializer.Serialize(request, CallVaultJsonContext.Default.ListCallsRequest)}");
+    }
+}
+
+static async Task<List<string>> ListIdsAsync(HttpClient http, ListCallsRequest request)
+{
+    using var response = await http.PostAsync("/v2/list-calls", new StringContent(JsonSerializer.Serialize(request, CallVaultJsonContext.Default.ListCallsRequest), Encoding.UTF8, "application/json"));
+    response.EnsureSuccessStatusCode();
+    using var doc = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync());
+    return [.. doc.RootElement.EnumerateArray().Select(c => c.GetProperty("call_id").GetString()!)];
+}
+
+static async Task<(double Median, double P99, int Rows)> TimeShapeAsync(HttpClient http, Shape shape, int limit, int requests, int warmup)
+{
+    var timings = new List<double>(requests);
+    var rows = 0;
+    for (var i = -warmup; i < requests; i++)
+    {
+        var body = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(shape.Request(Math.Max(i, 0), limit), CallVaultJsonContext.Default.ListCallsRequest));
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        var clock = Stopwatch.StartNew();
+        using var response = await http.PostAsync("/v2/list-calls", content);
+        var bytes = await response.Content.ReadAsByteArrayAsync();
+        clock.Stop();
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException($"{shape.Name}: {(int)response.StatusCode} {Encoding.UTF8.GetString(bytes)}");
+        if (i < 0)
+            continue;
+        timings.Add(clock.Elapsed.TotalMilliseconds);
+        if (i == 0)
+            rows = CountTopLevel(bytes);
+    }
+    timings.Sort();
+    return (Percentile(timings, 0.5), Percentile(timings, 0.99), rows);
+}
+
+static int CountTopLevel(byte[] json)
+{
+    using var doc = JsonDocument.Parse(json);
+    return doc.RootElement.GetArrayLength();
+}
+
+static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+
+sealed record BenchOptions(string Url, string Key, int Calls, string Store, string Database, int ServerPid, int Requests,
+    int LoadSeconds, bool Quick, string WorkDir, int BatchSize, int ImportParallelism, string? Output, bool NoImport)
+{
+    public static BenchOptions Parse(string[] args)
+    {
+        var map = new Dictionary<string, string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal))
+                throw new ArgumentException($"unexpected argument {args[i]}");
+            var name = args[i][2..];
+            map[name] = name is "quick" or "no-import" ? "true" : args[++i];
+        }
+        string Get(string name, string? fallback = null) => map.TryGetValue(name, out var v) ? v : fallback ?? throw new ArgumentException($"--{name} is required");
+        var url = Get("url");
+        if (!new Uri(url).IsLoopback || new Uri(url).Host != "127.0.0.1")
+            throw new ArgumentException("the benchmark only targets 127.0.0.1");
+        var quick = map.ContainsKey("quick");
+        return new BenchOptions(
+            url,
+            Environment.GetEnvironmentVariable("CALLVAULT_BENCH_KEY") ?? throw new ArgumentException("CALLVAULT_BENCH_KEY is not set"),
+            int.Parse(Get("calls", "1000000"), CultureInfo.InvariantCulture),
+            Get("store", "sqlite"),
+            Get("db"),
+            int.Parse(Get("server-pid"), CultureInfo.InvariantCulture),
+            int.Parse(Get("requests", quick ? "20" : "200"), CultureInfo.InvariantCulture),
+            int.Parse(Get("load-seconds", quick ? "2" : "15"), CultureInfo.InvariantCulture),
+            quick,
+            Get("work"),
+            int.Parse(Get("batch", "2000"), CultureInfo.InvariantCulture),
+            int.Parse(Get("import-parallelism", "2"), CultureInfo.InvariantCulture),
+            map.GetValueOrDefault("out"),
+            map.ContainsKey("no-import")); // development only: reuse a store that already holds these calls
+    }
+}

@@ -1,0 +1,61 @@
+using System.Globalization;
+using System.Text;
+
+namespace CallVault.Bench;
+
+/// <summary>The numbers of one benchmark run on one store, printed as a Markdown table.</summary>
+sealed class Report(BenchOptions options)
+{
+    readonly List<(string Shape, int Limit, double Median, double P99, int Rows, double? RowsRead)> _shapes = [];
+
+    public double JsonBytesPerCall { get; set; }
+    public double ImportCallsPerSecond { get; set; }
+    public double ImportServerCpuMsPerCall { get; set; }
+    public double DiskBytesPerCall { get; set; }
+    public double ImportPeakMemoryMb { get; set; }
+    public double ServePeakMemoryMb { get; set; }
+    public int FixedAnswerBytes { get; set; }
+    public LoadResult? Mixed { get; set; }
+    public LoadResult? Fixed { get; set; }
+
+    public void Add(string shape, int limit, double median, double p99, int rows, double? rowsRead) =>
+        _shapes.Add((shape, limit, median, p99, rows, rowsRead));
+
+    public void Print()
+    {
+        var s = new StringBuilder();
+        var inv = CultureInfo.InvariantCulture;
+        s.AppendLine(inv, $"### {options.Store}, {options.Calls:N0} calls");
+        s.AppendLine();
+        s.AppendLine("| measure | value | target |");
+        s.AppendLine("|---|---|---|");
+        s.AppendLine(inv, $"| import through POST /v2/import-calls | {ImportCallsPerSecond:N0} calls/s | >= 15,000 (SQLite) |");
+        s.AppendLine(inv, $"| server CPU time per imported call | {ImportServerCpuMsPerCall * 1000:N0} µs | |");
+        s.AppendLine(inv, $"| JSON bytes per call | {JsonBytesPerCall:N0} | |");
+        s.AppendLine(inv, $"| bytes on disk per call | {DiskBytesPerCall:N0} ({DiskBytesPerCall / JsonBytesPerCall:F2}x JSON) | <= 1.2x |");
+        if (Mixed is { } mixed && Fixed is { } fixedLoad)
+        {
+            s.AppendLine(inv, $"| mixed page-50 list-calls, {LoadGenerator.Connections} connections | {mixed.RequestsPerSecond:N0} req/s, p99 {mixed.P99Ms:F1} ms, {mixed.Errors} errors | |");
+            s.AppendLine(inv, $"| fixed {FixedAnswerBytes / 1024.0:N0} kB answer, same load | {fixedLoad.RequestsPerSecond:N0} req/s, p99 {fixedLoad.P99Ms:F1} ms, {fixedLoad.Errors} errors | |");
+            s.AppendLine(inv, $"| ratio mixed / fixed | {mixed.RequestsPerSecond / fixedLoad.RequestsPerSecond:F2} | >= 0.30 |");
+        }
+        s.AppendLine(inv, $"| server peak memory (VmHWM) while serving | {ServePeakMemoryMb:N0} MB | < 300 MB |");
+        s.AppendLine(inv, $"| server peak memory (VmHWM) during the import | {ImportPeakMemoryMb:N0} MB | |");
+        s.AppendLine();
+        s.AppendLine(inv, $"Sequential requests over loopback, {options.Requests} per row (after a warm-up); rows read = rows the database visited per row returned.");
+        s.AppendLine();
+        s.AppendLine("| shape | page | median ms | p99 ms | rows | rows read per row |");
+        s.AppendLine("|---|---|---|---|---|---|");
+        foreach (var row in _shapes)
+        {
+            var target = row.Limit == 50 ? 5.0 : 60.0;
+            var flag = row.P99 < target ? "" : " (over)";
+            var read = row.RowsRead is { } r ? r.ToString("F2", inv) : "-";
+            s.AppendLine(inv, $"| {row.Shape} | {row.Limit} | {row.Median:F2} | {row.P99:F2}{flag} | {row.Rows} | {read} |");
+        }
+        var text = s.ToString();
+        Console.WriteLine(text);
+        if (options.Output is { } file)
+            File.AppendAllText(file, text + Environment.NewLine);
+    }
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The list-calls benchmark (issue 3). Builds in Release, starts a real `serve` on a fresh store in a temporary
+# folder, and runs bench/CallVault.Bench against it: import of N synthetic calls through POST /v2/import-calls,
+# latency of every query shape at page 50 and 1000, rows read per row returned, mixed load with wrk against a
+# fixed-answer endpoint of the same server, and server peak memory. Prints one table per store.
+#
+#   bench/run.sh [--calls N] [--store sqlite|postgres|both] [--quick] [--requests R] [--load-seconds S] [--out FILE]
+#
+# Targets only 127.0.0.1, stops by itself (bounded requests and durations), and removes its server processes
+# and temporary stores on exit, even on Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+calls=1000000
+store=sqlite
+extra=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --calls) calls=$2; shift 2 ;;
+    --store) store=$2; shift 2 ;;
+    --quick) extra+=(--quick); shift ;;
+    --requests|--load-seconds|--batch|--import-parallelism) extra+=("$1" "$2"); shift 2 ;;
+    --out) extra+=(--out "$(realpath -m "$2")"); shift 2 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+case "$store" in sqlite|postgres) stores=("$store") ;; both) stores=(sqlite postgres) ;; *) echo "--store sqlite|postgres|both" >&2; exit 2 ;; esac
+
+if ! command -v wrk >/dev/null; then
+  echo "== installing wrk (Debian package)" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk >/dev/null; }
+fi
+
+echo "== building (Release)" >&2
+dotnet build src/CallVault/CallVault.csproj -c Release -v q -nologo >/dev/null
+dotnet build bench/CallVault.Bench/CallVault.Bench.csproj -c Release -v q -nologo >/dev/null
+server_dll="$root/src/CallVault/bin/Release/net10.0/CallVault.dll"
+bench_dll="$root/bench/CallVault.Bench/bin/Release/net10.0/CallVault.Bench.dll"
+
+work=$(mktemp -d /tmp/callvault-bench.XXXXXX)
+server_pid=""
+pg_started=""
+cleanup() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  if [ -n "$pg_started" ]; then "$root/scripts/postgres.sh" stop >/dev/null 2>&1 || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+for s in "${stores[@]}"; do
+  case "$s" in
+    sqlite)
+      db="$work/sqlite/bench.db"; mkdir -p "$work/sqlite" ;;
+    postgres)
+      if [ ! -x "$root/scripts/postgres.sh" ]; then echo "PostgreSQL is not available on this branch (scripts/postgres.sh missing)" >&2; exit 2; fi
+      db=$("$root/scripts/postgres.sh" start | tail -n 1); pg_started=1 ;;
+  esac
+  key=$(dotnet "$server_dll" keys create --workspace bench --db "$db" | tail -n 1)
+  port=$(free_port)
+  url="http://127.0.0.1:$port"
+  CallVault__BenchmarkEndpoints=true Logging__LogLevel__Default=Warning \
+    dotnet "$server_dll" serve --db "$db" --urls "$url" >"$work/server-$s.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 100); do curl -fs "$url/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+  curl -fs "$url/healthz" >/dev/null || { cat "$work/server-$s.log" >&2; exit 1; }
+  mkdir -p "$work/batches"
+  CALLVAULT_BENCH_KEY="$key" dotnet "$bench_dll" --url "$url" --calls "$calls" --store "$s" --db "$db" \
+    --server-pid "$server_pid" --work "$work/batches" "${extra[@]}"
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+  rm -rf "$work/batches" "$work/sqlite"
+  if [ -n "$pg_started" ]; then "$root/scripts/postgres.sh" stop >/dev/null 2>&1 || true; pg_started=""; fi
+done
