@@ -1,0 +1,28 @@
+using System.Net;
+using System.Net.Http.Json;
+using CallVault.Tests.Infrastructure;
+
+namespace CallVault.Tests.Bench;
+
+public class BenchmarkApiTests
+{
+    [Fact]
+    public async Task TheFixedAnswerEndpointDoesNotExistByDefault()
+    {
+        await using var app = await CallVaultApp.StartAsync();
+        var client = await app.ClientForAsync();
+        Assert.Equal(HttpStatusCode.NotFound, (await client.PostAsJsonAsync("/bench/fixed-answer", new { })).StatusCode);
+    }
+
+    [Fact]
+    public async Task WithBenchmarkEndpointsOnTheFixedAnswerIsServedAsUploadedToKeyHoldersOnly()
+    {
+        await using var app = await CallVaultApp.StartAsync(new() { ["CallVault:BenchmarkEndpoints"] = "true" });
+        var client = await app.ClientForAsync();
+        var answer = "[{\"call_id\":\"x\"}]"u8.ToArray();
+        Assert.Equal(HttpStatusCode.NoContent, (await client.PutAsync("/bench/fixed-answer", new ByteArrayContent(answer))).StatusCode);
+        var response = await client.PostAsJsonAsync("/bench/fixed-answer", new { limit = 50 });
+        Assert.Equal(answer, await response.Content.ReadAsByteArrayAsync());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await app.ClientWithKey(null).PostAsJsonAsync("/bench/fixed-answer", new { })).StatusCode);
+    }
+}
