@@ -52,6 +52,18 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+start_server() { # store db: a fresh `serve` on a free loopback port, with the benchmark endpoint on
+  port=$(free_port)
+  url="http://127.0.0.1:$port"
+  CallVault__BenchmarkEndpoints=true Logging__LogLevel__Default=Warning \
+    dotnet "$server_dll" serve --db "$2" --urls "$url" >>"$work/server-$1.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 150); do curl -fs "$url/healthz" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  cat "$work/server-$1.log" >&2
+  exit 1
+}
+stop_server() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; server_pid=""; }
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 for s in "${stores[@]}"; do
@@ -63,17 +75,13 @@ for s in "${stores[@]}"; do
       db=$("$root/scripts/postgres.sh" start | tail -n 1); pg_started=1 ;;
   esac
   key=$(dotnet "$server_dll" keys create --workspace bench --db "$db" | tail -n 1)
-  port=$(free_port)
-  url="http://127.0.0.1:$port"
-  CallVault__BenchmarkEndpoints=true Logging__LogLevel__Default=Warning \
-    dotnet "$server_dll" serve --db "$db" --urls "$url" >"$work/server-$s.log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 1 100); do curl -fs "$url/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
-  curl -fs "$url/healthz" >/dev/null || { cat "$work/server-$s.log" >&2; exit 1; }
   mkdir -p "$work/batches"
-  CALLVAULT_BENCH_KEY="$key" dotnet "$bench_dll" --url "$url" --calls "$calls" --store "$s" --db "$db" \
-    --server-pid "$server_pid" --work "$work/batches" "${extra[@]}"
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+  for phase in import serve; do
+    start_server "$s" "$db"
+    CALLVAULT_BENCH_KEY="$key" dotnet "$bench_dll" --phase "$phase" --url "$url" --calls "$calls" --store "$s" --db "$db" \
+      --server-pid "$server_pid" --work "$work/batches" --state "$work/import-$s.json" "${extra[@]}"
+    stop_server
+  done
   rm -rf "$work/batches" "$work/sqlite"
   if [ -n "$pg_started" ]; then "$root/scripts/postgres.sh" stop >/dev/null 2>&1 || true; pg_started=""; fi
 done

@@ -63,6 +63,9 @@ sealed class CallGenerator
         return YearStart + (long)((double)slot / _count * YearMs) + new Random(slot).Next(0, 1000);
     }
 
+    /// <summary>The id of call <paramref name="i"/> (the first thing <see cref="Write"/> draws).</summary>
+    public string IdOf(int i) => "call_" + Hex(new Random(i * 7919 + 13), 27);
+
     /// <summary>Writes call <paramref name="i"/> as one JSON object and returns its id and start time.</summary>
     public (string CallId, long Start) Write(Utf8JsonWriter w, int i)
     {

@@ -9,6 +9,8 @@ using CallVault.Client.Models;
 // The benchmark client: runs in its own process against a running `serve` (started by bench/run.sh), imports
 // N synthetic calls through the API, times every query shape, measures rows read through a side channel to
 // the database, runs the mixed load with wrk, and prints one table. Only 127.0.0.1 is ever a target.
+// run.sh runs it twice, restarting the server in between: `--phase import`, then `--phase serve`, so that
+// serving is measured on a server whose memory holds no leftovers of the import (both peaks are reported).
 var options = BenchOptions.Parse(args);
 var report = new Report(options);
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 8, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
@@ -22,10 +24,10 @@ var generator = new CallGenerator(options.Calls);
 var order = new List<(string CallId, long Start)>(options.Calls);
 
 // ---- import ----
-var batches = PrepareBatches(generator, options, order, out var jsonBytes);
-report.JsonBytesPerCall = (double)jsonBytes / options.Calls;
-if (!options.NoImport)
+if (options.Phase is "import" or "all")
 {
+    var batches = PrepareBatches(generator, options, order, out var jsonBytes);
+    report.JsonBytesPerCall = (double)jsonBytes / options.Calls;
     Console.Error.WriteLine($"[{options.Store}] importing {options.Calls:N0} calls ({report.JsonBytesPerCall:N0} JSON bytes each) in {batches.Count} requests...");
     var cpuBefore = ServerMemory.CpuSeconds(options.ServerPid);
     var importClock = Stopwatch.StartNew();
@@ -35,9 +37,20 @@ if (!options.NoImport)
     report.ImportCallsPerSecond = options.Calls / importClock.Elapsed.TotalSeconds;
     report.ImportPeakMemoryMb = ServerMemory.PeakMb(options.ServerPid);
     ServerMemory.ResetPeak(options.ServerPid);
+    foreach (var batch in batches)
+        File.Delete(batch);
+    if (options.Phase == "import")
+    {
+        report.SaveImport(options.State);
+        return 0;
+    }
 }
-foreach (var batch in batches)
-    File.Delete(batch);
+else
+{
+    report.LoadImport(options.State);
+    for (var i = 0; i < options.Calls; i++)
+        order.Add((generator.IdOf(i), generator.StartOf(i)));
+}
 
 await using var side = await DatabaseSideChannel.OpenAsync(options);
 await side.AfterImportAsync();
@@ -55,10 +68,10 @@ foreach (var limit in new[] { 50, 1000 })
     foreach (var shape in shapes)
     {
         var requests = limit == 1000 && options.Quick ? Math.Min(options.Requests, 50) : options.Requests;
-        var (median, p99, rows) = await TimeShapeAsync(http, shape, limit, requests, options.Quick ? 3 : 20);
+        var (median, p99, rows, cpu) = await TimeShapeAsync(http, shape, limit, requests, options.Quick ? 3 : 20, options.ServerPid);
         var read = await side.RowsReadAsync(shape.Request(0, limit));
-        report.Add(shape.Name, limit, median, p99, rows, read);
-        Console.Error.WriteLine($"  {shape.Name,-24} limit {limit,4}: median {median:F2} ms, p99 {p99:F2} ms, {rows} rows, {read?.ToString("F2", CultureInfo.InvariantCulture) ?? "-"} read/row");
+        report.Add(shape.Name, limit, median, p99, rows, read, cpu);
+        Console.Error.WriteLine($"  {shape.Name,-24} limit {limit,4}: median {median:F2} ms, p99 {p99:F2} ms, {rows} rows, {read?.ToString("F2", CultureInfo.InvariantCulture) ?? "-"} read/row, server CPU {cpu:F0} µs/request");
     }
 }
 
@@ -129,12 +142,15 @@ static async Task<List<string>> ListIdsAsync(HttpClient http, ListCallsRequest r
     return [.. doc.RootElement.EnumerateArray().Select(c => c.GetProperty("call_id").GetString()!)];
 }
 
-static async Task<(double Median, double P99, int Rows)> TimeShapeAsync(HttpClient http, Shape shape, int limit, int requests, int warmup)
+static async Task<(double Median, double P99, int Rows, double CpuMicroseconds)> TimeShapeAsync(HttpClient http, Shape shape, int limit, int requests, int warmup, int serverPid)
 {
     var timings = new List<double>(requests);
     var rows = 0;
+    var cpuBefore = 0.0;
     for (var i = -warmup; i < requests; i++)
     {
+        if (i == 0)
+            cpuBefore = ServerMemory.CpuSeconds(serverPid);
         var body = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(shape.Request(Math.Max(i, 0), limit), CallVaultJsonContext.Default.ListCallsRequest));
         var content = new ByteArrayContent(body);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
@@ -150,8 +166,9 @@ static async Task<(double Median, double P99, int Rows)> TimeShapeAsync(HttpClie
         if (i == 0)
             rows = CountTopLevel(bytes);
     }
+    var cpu = (ServerMemory.CpuSeconds(serverPid) - cpuBefore) * 1e6 / requests;
     timings.Sort();
-    return (Percentile(timings, 0.5), Percentile(timings, 0.99), rows);
+    return (Percentile(timings, 0.5), Percentile(timings, 0.99), rows, cpu);
 }
 
 static int CountTopLevel(byte[] json)
@@ -163,7 +180,7 @@ static int CountTopLevel(byte[] json)
 static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
 sealed record BenchOptions(string Url, string Key, int Calls, string Store, string Database, int ServerPid, int Requests,
-    int LoadSeconds, bool Quick, string WorkDir, int BatchSize, int ImportParallelism, string? Output, bool NoImport)
+    int LoadSeconds, bool Quick, string WorkDir, int BatchSize, int ImportParallelism, string? Output, string Phase, string State)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -173,7 +190,7 @@ sealed record BenchOptions(string Url, string Key, int Calls, string Store, stri
             if (!args[i].StartsWith("--", StringComparison.Ordinal))
                 throw new ArgumentException($"unexpected argument {args[i]}");
             var name = args[i][2..];
-            map[name] = name is "quick" or "no-import" ? "true" : args[++i];
+            map[name] = name is "quick" ? "true" : args[++i];
         }
         string Get(string name, string? fallback = null) => map.TryGetValue(name, out var v) ? v : fallback ?? throw new ArgumentException($"--{name} is required");
         var url = Get("url");
@@ -194,6 +211,7 @@ sealed record BenchOptions(string Url, string Key, int Calls, string Store, stri
             int.Parse(Get("batch", "2000"), CultureInfo.InvariantCulture),
             int.Parse(Get("import-parallelism", "2"), CultureInfo.InvariantCulture),
             map.GetValueOrDefault("out"),
-            map.ContainsKey("no-import")); // development only: reuse a store that already holds these calls
+            Get("phase", "all"),
+            Get("state", Path.Combine(Get("work"), "import.json")));
     }
 }

@@ -6,7 +6,7 @@ namespace CallVault.Bench;
 /// <summary>The numbers of one benchmark run on one store, printed as a Markdown table.</summary>
 sealed class Report(BenchOptions options)
 {
-    readonly List<(string Shape, int Limit, double Median, double P99, int Rows, double? RowsRead)> _shapes = [];
+    readonly List<(string Shape, int Limit, double Median, double P99, int Rows, double? RowsRead, double Cpu)> _shapes = [];
 
     public double JsonBytesPerCall { get; set; }
     public double ImportCallsPerSecond { get; set; }
@@ -18,8 +18,22 @@ sealed class Report(BenchOptions options)
     public LoadResult? Mixed { get; set; }
     public LoadResult? Fixed { get; set; }
 
-    public void Add(string shape, int limit, double median, double p99, int rows, double? rowsRead) =>
-        _shapes.Add((shape, limit, median, p99, rows, rowsRead));
+    sealed record ImportNumbers(double JsonBytesPerCall, double CallsPerSecond, double CpuMsPerCall, double PeakMemoryMb);
+
+    public void SaveImport(string file) =>
+        File.WriteAllText(file, System.Text.Json.JsonSerializer.Serialize(new ImportNumbers(JsonBytesPerCall, ImportCallsPerSecond, ImportServerCpuMsPerCall, ImportPeakMemoryMb)));
+
+    /// <summary>The numbers of the import phase, or zeros when there was none (a store imported earlier).</summary>
+    public void LoadImport(string file)
+    {
+        if (!File.Exists(file))
+            return;
+        var n = System.Text.Json.JsonSerializer.Deserialize<ImportNumbers>(File.ReadAllText(file))!;
+        (JsonBytesPerCall, ImportCallsPerSecond, ImportServerCpuMsPerCall, ImportPeakMemoryMb) = (n.JsonBytesPerCall, n.CallsPerSecond, n.CpuMsPerCall, n.PeakMemoryMb);
+    }
+
+    public void Add(string shape, int limit, double median, double p99, int rows, double? rowsRead, double cpu) =>
+        _shapes.Add((shape, limit, median, p99, rows, rowsRead, cpu));
 
     public void Print()
     {
@@ -44,14 +58,14 @@ sealed class Report(BenchOptions options)
         s.AppendLine();
         s.AppendLine(inv, $"Sequential requests over loopback, {options.Requests} per row (after a warm-up); rows read = rows the database visited per row returned.");
         s.AppendLine();
-        s.AppendLine("| shape | page | median ms | p99 ms | rows | rows read per row |");
-        s.AppendLine("|---|---|---|---|---|---|");
+        s.AppendLine("| shape | page | median ms | p99 ms | rows | rows read per row | server CPU µs per request |");
+        s.AppendLine("|---|---|---|---|---|---|---|");
         foreach (var row in _shapes)
         {
             var target = row.Limit == 50 ? 5.0 : 60.0;
             var flag = row.P99 < target ? "" : " (over)";
             var read = row.RowsRead is { } r ? r.ToString("F2", inv) : "-";
-            s.AppendLine(inv, $"| {row.Shape} | {row.Limit} | {row.Median:F2} | {row.P99:F2}{flag} | {row.Rows} | {read} |");
+            s.AppendLine(inv, $"| {row.Shape} | {row.Limit} | {row.Median:F2} | {row.P99:F2}{flag} | {row.Rows} | {read} | {row.Cpu:N0} |");
         }
         var text = s.ToString();
         Console.WriteLine(text);

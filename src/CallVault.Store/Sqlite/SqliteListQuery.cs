@@ -117,7 +117,7 @@ static class SqliteListQuery
             // Few calls in the range: take them from the range's index and sort. Many: walk the list order. The
             // count, taken once, sets the LIMIT of the branch it rules out to 0, and SQLite skips a query whose
             // limit is 0 before it starts scanning (a WHERE term would be tested on every row).
-            var cap = Math.Max(5_000, 30 * query.Limit);
+            var cap = 2_000 + 2 * query.Limit;
             with = $"WITH probe (n) AS MATERIALIZED (SELECT count(*) FROM (SELECT 1 FROM calls INDEXED BY {probe!.Index} WHERE {counter}{Workspace} AND {probe.Condition(indexed: true)} LIMIT {cap})) ";
             var few = order.Replace("$limit", $"(CASE WHEN (SELECT n FROM probe) < {cap} THEN $limit ELSE 0 END)", StringComparison.Ordinal);
             var many = order.Replace("$limit", $"(CASE WHEN (SELECT n FROM probe) >= {cap} THEN $limit ELSE 0 END)", StringComparison.Ordinal);
