@@ -11,6 +11,11 @@ using CallVault.Client.Models;
 // the database, runs the mixed load with wrk, and prints one table. Only 127.0.0.1 is ever a target.
 // run.sh runs it twice, restarting the server in between: `--phase import`, then `--phase serve`, so that
 // serving is measured on a server whose memory holds no leftovers of the import (both peaks are reported).
+if (args is ["--profile-import", var profileCalls])
+{
+    await ImportProfile.RunAsync(int.Parse(profileCalls, CultureInfo.InvariantCulture), 2000);
+    return 0;
+}
 var options = BenchOptions.Parse(args);
 var report = new Report(options);
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 8, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
