@@ -67,6 +67,14 @@ var deepIndex = Math.Min(9_999 * 50, options.Calls / 2) - 1;
 var shapes = Shapes.All(generator, order[deepIndex].CallId);
 await CheckOrderAsync(http, order, deepIndex);
 
+// ---- the fixed answer: a page-50 list-calls answer, served as it is by /bench/fixed-answer ----
+var bodies = shapes.Select(s => JsonSerializer.Serialize(s.Request(0, 50), CallVaultJsonContext.Default.ListCallsRequest)).ToList();
+var sample = await http.PostAsync("/v2/list-calls", new StringContent(bodies[0], Encoding.UTF8, "application/json"));
+var fixedAnswer = await sample.Content.ReadAsByteArrayAsync();
+var upload = await http.PutAsync("/bench/fixed-answer", new ByteArrayContent(fixedAnswer));
+upload.EnsureSuccessStatusCode();
+report.FixedAnswerBytes = fixedAnswer.Length;
+
 // ---- sequential latency per shape ----
 foreach (var limit in new[] { 50, 1000 })
 {
@@ -80,13 +88,13 @@ foreach (var limit in new[] { 50, 1000 })
     }
 }
 
+// The floor: the same round trip when the answer costs the server nothing.
+{
+    var (median, p99, rows, cpu) = await TimeShapeAsync(http, shapes[0], 50, options.Requests, options.Quick ? 3 : 20, options.ServerPid, "/bench/fixed-answer");
+    report.Add("(floor: fixed answer of the same size)", 50, median, p99, rows, null, cpu);
+}
+
 // ---- mixed load vs the fixed answer ----
-var bodies = shapes.Select(s => JsonSerializer.Serialize(s.Request(0, 50), CallVaultJsonContext.Default.ListCallsRequest)).ToList();
-var sample = await http.PostAsync("/v2/list-calls", new StringContent(bodies[0], Encoding.UTF8, "application/json"));
-var fixedAnswer = await sample.Content.ReadAsByteArrayAsync();
-var upload = await http.PutAsync("/bench/fixed-answer", new ByteArrayContent(fixedAnswer));
-upload.EnsureSuccessStatusCode();
-report.FixedAnswerBytes = fixedAnswer.Length;
 var load = new LoadGenerator(options);
 report.Mixed = await load.RunAsync("/v2/list-calls", bodies);
 report.Fixed = await load.RunAsync("/bench/fixed-answer", bodies);
@@ -147,7 +155,7 @@ static async Task<List<string>> ListIdsAsync(HttpClient http, ListCallsRequest r
     return [.. doc.RootElement.EnumerateArray().Select(c => c.GetProperty("call_id").GetString()!)];
 }
 
-static async Task<(double Median, double P99, int Rows, double CpuMicroseconds)> TimeShapeAsync(HttpClient http, Shape shape, int limit, int requests, int warmup, int serverPid)
+static async Task<(double Median, double P99, int Rows, double CpuMicroseconds)> TimeShapeAsync(HttpClient http, Shape shape, int limit, int requests, int warmup, int serverPid, string path = "/v2/list-calls")
 {
     var timings = new List<double>(requests);
     var rows = 0;
@@ -160,7 +168,7 @@ static async Task<(double Median, double P99, int Rows, double CpuMicroseconds)>
         var content = new ByteArrayContent(body);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         var clock = Stopwatch.StartNew();
-        using var response = await http.PostAsync("/v2/list-calls", content);
+        using var response = await http.PostAsync(path, content);
         var bytes = await response.Content.ReadAsByteArrayAsync();
         clock.Stop();
         if (!response.IsSuccessStatusCode)
