@@ -16,6 +16,7 @@ abstract class DatabaseSideChannel : IAsyncDisposable
         DatabaseSideChannel channel = options.Store switch
         {
             "sqlite" => new SqliteSideChannel(options.Database),
+            "postgres" => new PostgresSideChannel(options.Database),
             _ => throw new ArgumentException($"unknown store {options.Store}"),
         };
         await channel.OpenAsync();
