@@ -103,6 +103,8 @@ public class AuthenticationTests
         var other = await app.ClientForAsync();
         var key = client.DefaultRequestHeaders.Authorization!.Parameter!;
         Assert.True(await app.Store.RevokeApiKeyAsync(key[..ApiKeys.PrefixLength], CancellationToken.None));
+        // A server remembers a valid key for ApiKeyCache.Lifetime (documented): revocation takes effect after it.
+        await Task.Delay(CallVault.Auth.ApiKeyCache.Lifetime + TimeSpan.FromMilliseconds(200));
         await AssertEveryRouteIsUnauthorizedAsync(app, h => h.Authorization = new AuthenticationHeaderValue("Bearer", key));
         await AssertNothingChangedAsync(other);
     }

@@ -79,6 +79,8 @@ public partial class KeysCliTests
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.DoesNotContain(doomed, result.Stdout + result.Stderr);
 
+        // A server remembers a valid key for ApiKeyCache.Lifetime (documented): revocation takes effect after it.
+        await Task.Delay(CallVault.Auth.ApiKeyCache.Lifetime + TimeSpan.FromMilliseconds(200));
         await Api.AssertErrorAsync(await client.PostJsonAsync("/v2/list-calls", "{}"), HttpStatusCode.Unauthorized);
         Assert.Equal(HttpStatusCode.OK, (await app.ClientWithKey(kept).PostJsonAsync("/v2/list-calls", "{}")).StatusCode);
 
