@@ -17,9 +17,24 @@ sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
     }
 
     public override Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
-        // Arguments Spectre does not know (such as --Logging:LogLevel:Default=Debug) are host configuration.
-        RunAsync([.. context.Remaining.Raw], settings.ExplicitDatabase, settings.Urls ?? Environment.GetEnvironmentVariable("CALLVAULT_URLS"),
+        RunAsync(HostArguments(context.Remaining), settings.ExplicitDatabase, settings.Urls ?? Environment.GetEnvironmentVariable("CALLVAULT_URLS"),
             printFirstKey: true, cancellationToken);
+
+    /// <summary>
+    /// Options Spectre does not know (such as <c>--CallVault:MaxImportCalls=20000</c>) are host configuration.
+    /// Spectre hands them over split at the first ':' or '=' (name <c>--CallVault</c>, value
+    /// <c>MaxImportCalls=20000</c>), so they are joined back: with ':' when the value still holds a '=' (a
+    /// section path), else with '='. Anything after a <c>--</c> follows as it is.
+    /// </summary>
+    internal static string[] HostArguments(IRemainingArguments remaining) =>
+    [
+        .. remaining.Parsed.SelectMany(option => option
+            .Where(value => value is not null)
+            .Select(value => Option(option.Key) + (value!.Contains('=', StringComparison.Ordinal) ? ":" : "=") + value)),
+        .. remaining.Raw,
+    ];
+
+    static string Option(string name) => name.StartsWith('-') ? name : "--" + name;
 
     public static async Task<int> RunAsync(string[] hostArgs, string? database, string? urls, bool printFirstKey, CancellationToken ct)
     {

@@ -83,11 +83,11 @@ public static class CallVaultProcess
     }
 
     /// <summary>Starts <c>serve</c> and waits until /healthz answers.</summary>
-    public static async Task<Server> ServeAsync(string database)
+    public static async Task<Server> ServeAsync(string database, params string[] extraArgs)
     {
         var port = FreePort();
         var url = $"http://127.0.0.1:{port}";
-        var process = Process.Start(StartInfo(["serve", "--db", database, "--urls", url], null))!;
+        var process = Process.Start(StartInfo(["serve", "--db", database, "--urls", url, .. extraArgs], null))!;
         var server = new Server(process, new Uri(url));
         await server.WaitUntilHealthyAsync();
         return server;
