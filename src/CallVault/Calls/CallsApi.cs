@@ -90,16 +90,7 @@ static class CallsApi
     {
         var limits = options.Value;
         var body = await RequestBody.ReadAsync(request, limits.MaxImportBytes, ct);
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body, WireJson.DocumentOptions);
-        }
-        catch (JsonException ex)
-        {
-            return ApiErrors.BadRequest(WireJson.Describe(ex));
-        }
-        using (document)
+        using (var document = RequestBody.ParseDocument(body))
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Array)

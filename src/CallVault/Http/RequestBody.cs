@@ -48,6 +48,19 @@ static class RequestBody
         }
     }
 
+    /// <summary>Parses a body as a JSON document (at most 64 levels deep); malformed JSON is a 400.</summary>
+    public static JsonDocument ParseDocument(byte[] body)
+    {
+        try
+        {
+            return JsonDocument.Parse(body, WireJson.DocumentOptions);
+        }
+        catch (JsonException ex)
+        {
+            throw new ApiException(StatusCodes.Status400BadRequest, WireJson.Describe(ex));
+        }
+    }
+
     static ApiException TooLarge(long limit) =>
         new(StatusCodes.Status413PayloadTooLarge, $"request body is larger than the limit of {limit} bytes");
 }

@@ -36,16 +36,7 @@ static class WebhooksApi
         if (!RetellSignature.Verify(body, key, request.Headers[RetellSignature.Header], now))
             return ApiErrors.Result(StatusCodes.Status401Unauthorized, $"missing, wrong or expired {RetellSignature.Header} header");
 
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body, WireJson.DocumentOptions);
-        }
-        catch (JsonException ex)
-        {
-            return ApiErrors.BadRequest(WireJson.Describe(ex));
-        }
-        using (document)
+        using (var document = RequestBody.ParseDocument(body))
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("event", out var name) || name.ValueKind != JsonValueKind.String)
