@@ -17,6 +17,25 @@ sealed partial class LoadGenerator(BenchOptions options)
 
     public async Task<LoadResult> RunAsync(string path, IReadOnlyList<string> bodies)
     {
+        var script = await WriteScriptAsync(bodies);
+        if (!options.Quick)
+            await WrkAsync(script, path, 3); // warm-up, not reported
+        var output = await WrkAsync(script, path, options.LoadSeconds);
+        var rps = double.Parse(RequestsPerSecond().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
+        var p99 = P99().Match(output) is { Success: true } m ? ToMs(m.Groups[1].Value, m.Groups[2].Value) : double.NaN;
+        var errors = NonSuccess().Match(output) is { Success: true } e ? long.Parse(e.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+        var socketErrors = SocketErrors().Match(output);
+        if (socketErrors.Success)
+            errors += socketErrors.Groups.Values.Skip(1).Sum(g => long.Parse(g.Value, CultureInfo.InvariantCulture));
+        return new LoadResult(rps, p99, errors);
+    }
+
+    /// <summary>Runs the load for a while without reporting it.</summary>
+    public async Task WarmUpAsync(string path, IReadOnlyList<string> bodies, int seconds) =>
+        await WrkAsync(await WriteScriptAsync(bodies), path, seconds);
+
+    async Task<string> WriteScriptAsync(IReadOnlyList<string> bodies)
+    {
         var script = Path.Combine(options.WorkDir, "load.lua");
         var lua = new StringBuilder();
         lua.AppendLine("local bodies = {");
@@ -32,17 +51,7 @@ sealed partial class LoadGenerator(BenchOptions options)
         lua.AppendLine("  return wrk.format(nil, nil, nil, bodies[(i % #bodies) + 1])");
         lua.AppendLine("end");
         await File.WriteAllTextAsync(script, lua.ToString());
-
-        if (!options.Quick)
-            await WrkAsync(script, path, 3); // warm-up, not reported
-        var output = await WrkAsync(script, path, options.LoadSeconds);
-        var rps = double.Parse(RequestsPerSecond().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
-        var p99 = P99().Match(output) is { Success: true } m ? ToMs(m.Groups[1].Value, m.Groups[2].Value) : double.NaN;
-        var errors = NonSuccess().Match(output) is { Success: true } e ? long.Parse(e.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
-        var socketErrors = SocketErrors().Match(output);
-        if (socketErrors.Success)
-            errors += socketErrors.Groups.Values.Skip(1).Sum(g => long.Parse(g.Value, CultureInfo.InvariantCulture));
-        return new LoadResult(rps, p99, errors);
+        return script;
     }
 
     async Task<string> WrkAsync(string script, string path, int seconds)

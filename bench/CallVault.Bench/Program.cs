@@ -75,13 +75,27 @@ var upload = await http.PutAsync("/bench/fixed-answer", new ByteArrayContent(fix
 upload.EnsureSuccessStatusCode();
 report.FixedAnswerBytes = fixedAnswer.Length;
 
+// ---- warm-up: every shape at both page sizes, then a short mixed load, so that the server's JIT has
+// compiled its hot paths at full optimization (tiered compilation recompiles them in the background after
+// about 30 calls, which on 2 cores shows as latency spikes) and the page cache holds the working set ----
+var responseBuffer = new byte[8 << 20];
+if (!options.Quick)
+{
+    Console.Error.WriteLine("  warming up (every shape x 50 requests at both page sizes, then 5 s of the mixed load)...");
+    foreach (var limit in new[] { 50, 1000 })
+        foreach (var shape in shapes)
+            for (var i = 0; i < 50; i++)
+                await PostAsync(http, "/v2/list-calls", shape.Request(i, limit), responseBuffer);
+    await new LoadGenerator(options).WarmUpAsync("/v2/list-calls", bodies, 5);
+}
+
 // ---- sequential latency per shape ----
 foreach (var limit in new[] { 50, 1000 })
 {
     foreach (var shape in shapes)
     {
         var requests = limit == 1000 && options.Quick ? Math.Min(options.Requests, 50) : options.Requests;
-        var (median, p99, rows, cpu) = await TimeShapeAsync(http, shape, limit, requests, options.Quick ? 3 : 20, options.ServerPid);
+        var (median, p99, rows, cpu) = await TimeShapeAsync(http, shape, limit, requests, options.Quick ? 3 : 20, options.ServerPid, responseBuffer);
         var read = await side.RowsReadAsync(shape.Request(0, limit));
         report.Add(shape.Name, limit, median, p99, rows, read, cpu);
         Console.Error.WriteLine($"  {shape.Name,-24} limit {limit,4}: median {median:F2} ms, p99 {p99:F2} ms, {rows} rows, {read?.ToString("F2", CultureInfo.InvariantCulture) ?? "-"} read/row, server CPU {cpu:F0} µs/request");
@@ -90,7 +104,7 @@ foreach (var limit in new[] { 50, 1000 })
 
 // The floor: the same round trip when the answer costs the server nothing.
 {
-    var (median, p99, rows, cpu) = await TimeShapeAsync(http, shapes[0], 50, options.Requests, options.Quick ? 3 : 20, options.ServerPid, "/bench/fixed-answer");
+    var (median, p99, rows, cpu) = await TimeShapeAsync(http, shapes[0], 50, options.Requests, options.Quick ? 3 : 20, options.ServerPid, responseBuffer, "/bench/fixed-answer");
     report.Add("(floor: fixed answer of the same size)", 50, median, p99, rows, null, cpu);
 }
 
@@ -155,7 +169,7 @@ static async Task<List<string>> ListIdsAsync(HttpClient http, ListCallsRequest r
     return [.. doc.RootElement.EnumerateArray().Select(c => c.GetProperty("call_id").GetString()!)];
 }
 
-static async Task<(double Median, double P99, int Rows, double CpuMicroseconds)> TimeShapeAsync(HttpClient http, Shape shape, int limit, int requests, int warmup, int serverPid, string path = "/v2/list-calls")
+static async Task<(double Median, double P99, int Rows, double CpuMicroseconds)> TimeShapeAsync(HttpClient http, Shape shape, int limit, int requests, int warmup, int serverPid, byte[] buffer, string path = "/v2/list-calls")
 {
     var timings = new List<double>(requests);
     var rows = 0;
@@ -164,27 +178,39 @@ static async Task<(double Median, double P99, int Rows, double CpuMicroseconds)>
     {
         if (i == 0)
             cpuBefore = ServerMemory.CpuSeconds(serverPid);
-        var body = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(shape.Request(Math.Max(i, 0), limit), CallVaultJsonContext.Default.ListCallsRequest));
-        var content = new ByteArrayContent(body);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         var clock = Stopwatch.StartNew();
-        using var response = await http.PostAsync(path, content);
-        var bytes = await response.Content.ReadAsByteArrayAsync();
+        var length = await PostAsync(http, path, shape.Request(Math.Max(i, 0), limit), buffer);
         clock.Stop();
-        if (!response.IsSuccessStatusCode)
-            throw new InvalidOperationException($"{shape.Name}: {(int)response.StatusCode} {Encoding.UTF8.GetString(bytes)}");
         if (i < 0)
             continue;
         timings.Add(clock.Elapsed.TotalMilliseconds);
         if (i == 0)
-            rows = CountTopLevel(bytes);
+            rows = CountTopLevel(buffer.AsMemory(0, length));
     }
     var cpu = (ServerMemory.CpuSeconds(serverPid) - cpuBefore) * 1e6 / requests;
     timings.Sort();
     return (Percentile(timings, 0.5), Percentile(timings, 0.99), rows, cpu);
 }
 
-static int CountTopLevel(byte[] json)
+// One request, the answer read into the caller's buffer: a fresh 240 kB (or 5 MB) array per answer would be
+// garbage for the client's collector, whose pauses would then show in the timings.
+static async Task<int> PostAsync(HttpClient http, string path, ListCallsRequest request, byte[] buffer)
+{
+    var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(request, CallVaultJsonContext.Default.ListCallsRequest));
+    content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+    using var message = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+    using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead);
+    await using var stream = await response.Content.ReadAsStreamAsync();
+    var length = 0;
+    int read;
+    while ((read = await stream.ReadAsync(buffer.AsMemory(length))) > 0)
+        length += read;
+    if (!response.IsSuccessStatusCode)
+        throw new InvalidOperationException($"{path}: {(int)response.StatusCode} {Encoding.UTF8.GetString(buffer, 0, length)}");
+    return length;
+}
+
+static int CountTopLevel(ReadOnlyMemory<byte> json)
 {
     using var doc = JsonDocument.Parse(json);
     return doc.RootElement.GetArrayLength();

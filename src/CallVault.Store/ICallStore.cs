@@ -41,6 +41,13 @@ public interface ICallStore : IAsyncDisposable
     Task<IReadOnlyList<byte[]>> ListCallsAsync(long workspaceId, CallQuery query, CancellationToken ct);
 
     /// <summary>
+    /// <see cref="ListCallsAsync"/> as the JSON array served, in a pooled buffer the caller disposes. A store
+    /// that can copy documents straight into it overrides this.
+    /// </summary>
+    async Task<CallPage> ListPageAsync(long workspaceId, CallQuery query, CancellationToken ct) =>
+        CallPage.From(await ListCallsAsync(workspaceId, query, ct));
+
+    /// <summary>
     /// Inserts or replaces calls by id, all or nothing. A call already opted out of sensitive data storage
     /// stays opted out. Returns the number of calls written.
     /// </summary>

@@ -14,6 +14,7 @@ namespace CallVault.Store.Sqlite;
 public sealed class SqliteCallStore : ICallStore
 {
     readonly string _readConnectionString;
+    readonly SqliteReaders _readers;
     readonly SqliteConnection _writer;
     readonly SemaphoreSlim _writeLock = new(1, 1);
     readonly TimeProvider _clock;
@@ -26,6 +27,7 @@ public sealed class SqliteCallStore : ICallStore
         var builder = new SqliteConnectionStringBuilder { DataSource = full, Pooling = true, DefaultTimeout = 30 };
         _readConnectionString = builder.ToString();
         builder.Pooling = false;
+        _readers = new SqliteReaders(builder.ToString());
         _writer = new SqliteConnection(builder.ToString());
     }
 
@@ -78,12 +80,8 @@ public sealed class SqliteCallStore : ICallStore
             return new Workspace(id, name);
         }, ct);
 
-    public async Task<Workspace?> FindWorkspaceAsync(string name, CancellationToken ct)
-    {
-        await using var connection = await OpenReaderAsync(ct);
-        var id = await ScalarAsync(connection, null, "SELECT id FROM workspaces WHERE name = $name", ct, ("$name", name));
-        return id is long value ? new Workspace(value, name) : null;
-    }
+    public async Task<Workspace?> FindWorkspaceAsync(string name, CancellationToken ct) =>
+        await ReadScalarAsync("SELECT id FROM workspaces WHERE name = $name", ct, ("$name", name)) is long id ? new Workspace(id, name) : null;
 
     public Task AddApiKeyAsync(long workspaceId, string prefix, byte[] hash, CancellationToken ct) =>
         WriteAsync(async tx =>
@@ -98,12 +96,8 @@ public sealed class SqliteCallStore : ICallStore
     public async Task<ApiKeyRecord?> FindApiKeyAsync(string prefix, CancellationToken ct)
     {
         const string sql = "SELECT workspace_id, hash, revoked_at IS NOT NULL FROM api_keys WHERE prefix = $prefix";
-        await using var connection = await OpenReaderAsync(ct);
-        await using var command = Command(connection, null, sql, ("$prefix", prefix));
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        if (!await reader.ReadAsync(ct))
-            return null;
-        return new ApiKeyRecord(prefix, reader.GetInt64(0), (byte[])reader.GetValue(1), reader.GetBoolean(2));
+        return await ReadAsync(sql, [("$prefix", prefix)], async reader =>
+            await reader.ReadAsync(ct) ? new ApiKeyRecord(prefix, reader.GetInt64(0), (byte[])reader.GetValue(1), reader.GetBoolean(2)) : null, ct);
     }
 
     public async Task<IReadOnlyList<ApiKeyInfo>> ListApiKeysAsync(CancellationToken ct)
@@ -113,17 +107,17 @@ public sealed class SqliteCallStore : ICallStore
             FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
             ORDER BY w.name, k.created_at, k.prefix
             """;
-        await using var connection = await OpenReaderAsync(ct);
-        await using var command = Command(connection, null, sql);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        var keys = new List<ApiKeyInfo>();
-        while (await reader.ReadAsync(ct))
-            keys.Add(new ApiKeyInfo(
-                reader.GetString(0),
-                reader.GetString(1),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)),
-                reader.IsDBNull(3) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))));
-        return keys;
+        return await ReadAsync<IReadOnlyList<ApiKeyInfo>>(sql, [], async reader =>
+        {
+            var keys = new List<ApiKeyInfo>();
+            while (await reader.ReadAsync(ct))
+                keys.Add(new ApiKeyInfo(
+                    reader.GetString(0),
+                    reader.GetString(1),
+                    DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)),
+                    reader.IsDBNull(3) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))));
+            return keys;
+        }, ct);
     }
 
     public Task<bool> RevokeApiKeyAsync(string prefix, CancellationToken ct) =>
@@ -133,17 +127,13 @@ public sealed class SqliteCallStore : ICallStore
             return await ExecuteAsync(_writer, tx, sql, ct, ("$prefix", prefix), ("$now", Now())) > 0;
         }, ct);
 
-    public async Task<bool> HasAnyApiKeyAsync(CancellationToken ct)
-    {
-        await using var connection = await OpenReaderAsync(ct);
-        return await ScalarAsync(connection, null, "SELECT EXISTS (SELECT 1 FROM api_keys)", ct) is 1L;
-    }
+    public async Task<bool> HasAnyApiKeyAsync(CancellationToken ct) =>
+        await ReadScalarAsync("SELECT EXISTS (SELECT 1 FROM api_keys)", ct) is 1L;
 
     public async Task<string?> GetSettingAsync(long workspaceId, string name, CancellationToken ct)
     {
         const string sql = "SELECT value FROM workspace_settings WHERE workspace_id = $ws AND name = $name";
-        await using var connection = await OpenReaderAsync(ct);
-        return await ScalarAsync(connection, null, sql, ct, ("$ws", workspaceId), ("$name", name)) as string;
+        return await ReadScalarAsync(sql, ct, ("$ws", workspaceId), ("$name", name)) as string;
     }
 
     public Task SetSettingAsync(long workspaceId, string name, string? value, CancellationToken ct) =>
@@ -164,8 +154,7 @@ public sealed class SqliteCallStore : ICallStore
     public async Task<byte[]?> GetCallAsync(long workspaceId, string callId, CancellationToken ct)
     {
         const string sql = "SELECT doc FROM calls WHERE workspace_id = $ws AND call_id = $id";
-        await using var connection = await OpenReaderAsync(ct);
-        return await ScalarAsync(connection, null, sql, ct, ("$ws", workspaceId), ("$id", callId)) as byte[];
+        return await ReadScalarAsync(sql, ct, ("$ws", workspaceId), ("$id", callId)) as byte[];
     }
 
     public async Task<CallPosition?> FindPositionAsync(long workspaceId, string callId, CancellationToken ct)
@@ -176,22 +165,39 @@ public sealed class SqliteCallStore : ICallStore
             SELECT sort_key FROM deleted_calls WHERE workspace_id = $ws AND call_id = $id
             LIMIT 1
             """;
-        await using var connection = await OpenReaderAsync(ct);
-        return await ScalarAsync(connection, null, sql, ct, ("$ws", workspaceId), ("$id", callId)) is long sortKey
+        return await ReadScalarAsync(sql, ct, ("$ws", workspaceId), ("$id", callId)) is long sortKey
             ? new CallPosition(sortKey, callId)
             : null;
     }
 
     public async Task<IReadOnlyList<byte[]>> ListCallsAsync(long workspaceId, CallQuery query, CancellationToken ct)
     {
-        await using var connection = await OpenReaderAsync(ct);
-        await using var command = connection.CreateCommand();
-        command.CommandText = SqliteListQuery.Build(workspaceId, query, command.Parameters);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        var docs = new List<byte[]>(Math.Min(query.Limit, 1000));
-        while (await reader.ReadAsync(ct))
-            docs.Add((byte[])reader.GetValue(0));
-        return docs;
+        using var page = await ListPageAsync(workspaceId, query, ct);
+        return page.ToArrays();
+    }
+
+    public async Task<CallPage> ListPageAsync(long workspaceId, CallQuery query, CancellationToken ct)
+    {
+        // The SQL text depends only on which filters are set, so the parameters are collected first and the
+        // reader's prepared statement for that text is reused.
+        using var scratch = new SqliteCommand();
+        var sql = SqliteListQuery.Build(workspaceId, query, scratch.Parameters);
+        var lease = await _readers.RentAsync(ct);
+        await using (lease)
+        {
+            var page = CallPage.Create(query.Limit);
+            try
+            {
+                lease.ReadDocuments(sql, scratch.Parameters, page);
+            }
+            catch
+            {
+                page.Dispose();
+                throw;
+            }
+            lease.Complete();
+            return page;
+        }
     }
 
     public async Task<int> UpsertCallsAsync(long workspaceId, IReadOnlyList<PreparedCall> calls, CancellationToken ct)
@@ -297,6 +303,7 @@ public sealed class SqliteCallStore : ICallStore
 
     public async ValueTask DisposeAsync()
     {
+        await _readers.DisposeAsync();
         await _writer.DisposeAsync();
         _writeLock.Dispose();
     }
@@ -414,16 +421,25 @@ public sealed class SqliteCallStore : ICallStore
         }
     }
 
-    async Task<SqliteConnection> OpenReaderAsync(CancellationToken ct)
+    /// <summary>Runs a query on a pooled reader with its prepared statement and reads the result.</summary>
+    async Task<T> ReadAsync<T>(string sql, (string Name, object? Value)[] parameters, Func<SqliteDataReader, Task<T>> read, CancellationToken ct)
     {
-        var connection = new SqliteConnection(_readConnectionString);
-        await connection.OpenAsync(ct);
-        // 16 MiB rather than SQLite's 2 MiB: a page of 1000 calls touches about 1000 table pages, which then
-        // stay cached for the next page instead of being read again (issue 3). Grows only as pages are read.
-        await using (var pragma = Command(connection, null, "PRAGMA cache_size = -16384"))
-            await pragma.ExecuteNonQueryAsync(ct);
-        return connection;
+        var lease = await _readers.RentAsync(ct);
+        await using (lease)
+        {
+            var command = lease.Command(sql);
+            foreach (var (name, value) in parameters)
+                command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+            T result;
+            await using (var reader = await command.ExecuteReaderAsync(ct))
+                result = await read(reader);
+            lease.Complete();
+            return result;
+        }
     }
+
+    Task<object?> ReadScalarAsync(string sql, CancellationToken ct, params (string Name, object? Value)[] parameters) =>
+        ReadAsync(sql, parameters, async reader => await reader.ReadAsync(ct) && !reader.IsDBNull(0) ? reader.GetValue(0) : null, ct);
 
     long Now() => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 

@@ -36,7 +36,7 @@ static class CallsApi
         var body = await RequestBody.ReadJsonAsync(request, options.Value.MaxBodyBytes, CallVaultJsonContext.Default.ListCallsRequest, new ListCallsRequest(), ct);
         var workspace = user.WorkspaceId();
         var query = await ToQueryAsync(body, workspace, store, ct);
-        return RawJsonResult.Array(await store.ListCallsAsync(workspace, query, ct));
+        return RawJsonResult.Page(await store.ListPageAsync(workspace, query, ct));
     }
 
     static async Task<IResult> GetCall(string call_id, ClaimsPrincipal user, ICallStore store, CancellationToken ct) =>

@@ -1,43 +1,30 @@
+using CallVault.Store;
+
 namespace CallVault.Http;
 
 /// <summary>
 /// Answers with stored JSON documents as they are, never deserialized and serialized again: one document, or
-/// a JSON array of them. This is the largest single saving on the list-calls path.
+/// a page of them as a JSON array. This is the largest single saving on the list-calls path.
 /// </summary>
-sealed class RawJsonResult(IReadOnlyList<byte[]> documents, bool asArray, int status = StatusCodes.Status200OK) : IResult
+static class RawJsonResult
 {
-    public static RawJsonResult Array(IReadOnlyList<byte[]> documents) => new(documents, asArray: true);
-    public static RawJsonResult One(byte[] document, int status = StatusCodes.Status200OK) => new([document], asArray: false, status);
+    public static IResult One(byte[] document, int status = StatusCodes.Status200OK) => new Json(document, status, page: null);
 
-    public async Task ExecuteAsync(HttpContext httpContext)
+    /// <summary>Answers with a page of calls and gives its pooled buffer back once written.</summary>
+    public static IResult Page(CallPage page) => new Json(page.Json, StatusCodes.Status200OK, page);
+
+    sealed class Json(ReadOnlyMemory<byte> body, int status, CallPage? page) : IResult
     {
-        var response = httpContext.Response;
-        response.StatusCode = status;
-        response.ContentType = "application/json; charset=utf-8";
-        long length = asArray ? 2 + Math.Max(0, documents.Count - 1) : 0;
-        foreach (var doc in documents)
-            length += doc.Length;
-        response.ContentLength = length;
-        var writer = response.BodyWriter;
-        if (asArray)
-            Write(writer, "["u8);
-        for (var i = 0; i < documents.Count; i++)
+        public async Task ExecuteAsync(HttpContext httpContext)
         {
-            if (asArray && i > 0)
-                Write(writer, ","u8);
-            Write(writer, documents[i]);
-            if (writer.UnflushedBytes > 64 * 1024)
-                await writer.FlushAsync(httpContext.RequestAborted);
+            using (page)
+            {
+                var response = httpContext.Response;
+                response.StatusCode = status;
+                response.ContentType = "application/json; charset=utf-8";
+                response.ContentLength = body.Length;
+                await response.BodyWriter.WriteAsync(body, httpContext.RequestAborted);
+            }
         }
-        if (asArray)
-            Write(writer, "]"u8);
-        await writer.FlushAsync(httpContext.RequestAborted);
-    }
-
-    static void Write(System.IO.Pipelines.PipeWriter writer, ReadOnlySpan<byte> bytes)
-    {
-        var span = writer.GetSpan(bytes.Length);
-        bytes.CopyTo(span);
-        writer.Advance(bytes.Length);
     }
 }

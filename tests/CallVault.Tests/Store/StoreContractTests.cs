@@ -91,6 +91,39 @@ public class StoreContractTests
         Assert.Contains("\"n\":1.50", Encoding.UTF8.GetString(stored!));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(50)]
+    public async Task ListPageIsTheJsonArrayOfTheListedDocumentsByteForByte(int limit)
+    {
+        await using var f = await Fixture.StartAsync();
+        // Sizes from tiny to far beyond the room a page reserves per document (6 kB), so that the buffer must grow.
+        var calls = Enumerable.Range(0, 7).Select(i => Call($"c{i}", n => n["transcript"] = new string('x', i * i * 5_000) + "é✓", start: 1000 + i)).ToList();
+        await f.Store.UpsertCallsAsync(f.Workspace, calls, None);
+
+        var query = new CallQuery(null, false, limit, null);
+        var listed = await f.Store.ListCallsAsync(f.Workspace, query, None);
+        using var page = await f.Store.ListPageAsync(f.Workspace, query, None);
+
+        Assert.Equal(Math.Min(limit, 7), page.Count);
+        Assert.Equal(listed.Count, page.Count);
+        for (var i = 0; i < page.Count; i++)
+            Assert.Equal(listed[i], page[i].ToArray());
+        var expected = "["u8.ToArray().Concat(listed.SelectMany((d, i) => i == 0 ? d : [(byte)',', .. d])).Concat("]"u8.ToArray()).ToArray();
+        Assert.Equal(expected, page.Json.ToArray());
+        Assert.Equal(listed.Count, JsonDocument.Parse(page.Json).RootElement.GetArrayLength());
+    }
+
+    [Fact]
+    public async Task AnEmptyListPageIsAnEmptyJsonArray()
+    {
+        await using var f = await Fixture.StartAsync();
+        using var page = await f.Store.ListPageAsync(f.Workspace, new CallQuery(new CallFilter { AgentId = ["nobody"] }, false, 50, null), None);
+        Assert.Equal(0, page.Count);
+        Assert.Equal("[]"u8.ToArray(), page.Json.ToArray());
+    }
+
     [Fact]
     public async Task ListOrdersByStartTimeThenCallIdInUtf8ByteOrder()
     {
