@@ -14,7 +14,7 @@ namespace CallVault.Store.Sqlite;
 sealed class SqliteReaders(string connectionString) : IAsyncDisposable
 {
     /// <summary>Idle readers kept open; more are opened when more requests read at once, and closed after.</summary>
-    static readonly int MaxIdle = Math.Max(4, 2 * Environment.ProcessorCount);
+    static readonly int MaxIdle = Math.Max(8, 4 * Environment.ProcessorCount);
 
     readonly ConcurrentBag<Reader> _idle = [];
     volatile bool _disposed;
