@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using CallVault.Client.Models;
+using CallVault.Files;
 
 namespace CallVault.Cli;
 
@@ -47,7 +48,7 @@ abstract class CallsOutput(TextWriter writer)
 
     // Output for people and pipes, not for HTML: keep '+' of phone numbers and non-ASCII text as they are.
     static readonly JsonTypeInfo<Call> IndentedCall = CallTypeInfo(indented: true);
-    static readonly JsonTypeInfo<Call> CompactCall = CallTypeInfo(indented: false);
+    protected static readonly JsonTypeInfo<Call> CompactCall = CallTypeInfo(indented: false);
 
     static JsonTypeInfo<Call> CallTypeInfo(bool indented) =>
         (JsonTypeInfo<Call>)new JsonSerializerOptions(CallVaultJsonContext.Default.Options)
@@ -100,39 +101,24 @@ sealed class NdjsonOutput(TextWriter writer) : CallsOutput(writer)
     }
 }
 
-/// <summary>RFC 4180 CSV with a header row; times in UTC ISO 8601, durations in milliseconds.</summary>
+/// <summary>
+/// The CSV of <c>export</c> (<see cref="CallCsv"/>: RFC 4180, the same columns), so that a spreadsheet made from
+/// either command reads the same; no byte order mark, since this goes to a terminal or a pipe.
+/// </summary>
 sealed class CsvOutput(TextWriter writer) : CallsOutput(writer)
 {
-    static readonly string[] Header =
-    [
-        "call_id", "agent_id", "call_type", "call_status", "start_timestamp", "end_timestamp", "duration_ms", "direction",
-        "from_number", "to_number", "user_sentiment", "call_successful", "in_voicemail", "disconnection_reason",
-    ];
-
     bool _headerWritten;
 
     protected override void WriteCalls(IReadOnlyList<Call> calls)
     {
         if (!_headerWritten)
         {
-            Writer.Write(string.Join(',', Header) + "\r\n");
+            Writer.Write(CallCsv.Header);
             _headerWritten = true;
         }
-        foreach (var c in calls)
-        {
-            string[] fields =
-            [
-                c.CallId, c.AgentId, Wire<CallType>(c.CallType), Wire<CallStatus>(c.CallStatus), Time(c.StartTimestamp, local: false),
-                Time(c.EndTimestamp, local: false), c.DurationMs?.ToString(CultureInfo.InvariantCulture) ?? "", Wire(c.Direction),
-                c.FromNumber ?? "", c.ToNumber ?? "", Wire(c.CallAnalysis?.UserSentiment), Flag(c.CallAnalysis?.CallSuccessful),
-                Flag(c.CallAnalysis?.InVoicemail), Wire(c.DisconnectionReason),
-            ];
-            Writer.Write(string.Join(',', fields.Select(Quote)) + "\r\n");
-        }
+        foreach (var call in calls)
+            Writer.Write(CallCsv.Row(JsonSerializer.SerializeToUtf8Bytes(call, CompactCall)));
     }
-
-    static string Quote(string field) =>
-        field.AsSpan().IndexOfAny("\",\r\n") < 0 ? field : "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }
 
 /// <summary>

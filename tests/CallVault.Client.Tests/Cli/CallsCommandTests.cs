@@ -96,7 +96,7 @@ public class CallsCommandTests(ServerProcess server) : IClassFixture<ServerProce
     }
 
     [Fact]
-    public async Task CsvHasAHeaderAndOneQuotedRowPerCall()
+    public async Task CsvHasTheHeaderOfExportAndOneQuotedRowPerCall()
     {
         var connection = await WorkspaceWithAsync([TestCalls.Phone("c1", "sales, \"west\"", minute: 1, seconds: 90)]);
 
@@ -104,8 +104,11 @@ public class CallsCommandTests(ServerProcess server) : IClassFixture<ServerProce
 
         Assert.Equal(0, run.ExitCode);
         Assert.Equal(
-            "call_id,agent_id,call_type,call_status,start_timestamp,end_timestamp,duration_ms,direction,from_number,to_number,user_sentiment,call_successful,in_voicemail,disconnection_reason\r\n" +
-            "c1,\"sales, \"\"west\"\"\",phone_call,ended,2024-05-01T10:01:00.000Z,2024-05-01T10:02:30.000Z,90000,inbound,+15550001,+15550002,Positive,true,,\r\n",
+            "call_id,call_type,agent_id,call_status,direction,from_number,to_number,start_time_utc,start_timestamp,end_timestamp,duration_ms," +
+            "disconnection_reason,opt_out_sensitive_data_storage,e2e_latency_p50,combined_cost,call_summary,user_sentiment,call_successful," +
+            "in_voicemail,custom_analysis_data,metadata,recording_url,public_log_url,transcript\r\n" +
+            "c1,phone_call,\"sales, \"\"west\"\"\",ended,inbound,+15550001,+15550002,2024-05-01T10:01:00.000Z,1714557660000,1714557750000,90000," +
+            ",,,,The user asked about opening hours.,Positive,true,,,,,,\r\n",
             run.Output);
     }
 
@@ -269,8 +272,8 @@ public class CallsCommandTests(ServerProcess server) : IClassFixture<ServerProce
         var keyless = await RunExecutableAsync(["calls", "list"], new() { ["CALLVAULT_URL"] = server.Url.ToString(), ["CALLVAULT_API_KEY"] = null });
 
         Assert.Equal(0, listed.ExitCode);
-        Assert.Contains("\nc02,a2,phone_call,ended,", listed.Output);
-        Assert.Contains("\nc01,a1,phone_call,ended,", listed.Output);
+        Assert.Contains("\nc02,phone_call,a2,ended,", listed.Output);
+        Assert.Contains("\nc01,phone_call,a1,ended,", listed.Output);
         Assert.Equal(2, keyless.ExitCode);
         Assert.Contains("error: no API key: pass --api-key KEY or set CALLVAULT_API_KEY", keyless.Output);
         Assert.Contains("usage: CallVault calls list", keyless.Output);
