@@ -28,10 +28,12 @@ sealed class SqliteReaders(string connectionString) : IAsyncDisposable
         try
         {
             await connection.OpenAsync(ct);
-            // 16 MiB rather than SQLite's 2 MiB: a page of 1000 calls touches about 1000 table pages, which then
-            // stay cached for the next page instead of being read again. Grows only as pages are read.
+            // 8 MiB rather than SQLite's 2 MiB: a page of 1000 calls touches about 2000 table pages (a leaf and an
+            // overflow page per call), which then stay cached for the next page instead of being read again.
+            // Grows only as pages are read; with up to MaxIdle readers this bounds their caches to 64 MiB, within
+            // the 300 MB the server may use while serving (issue 3).
             await using var pragma = connection.CreateCommand();
-            pragma.CommandText = "PRAGMA cache_size = -16384";
+            pragma.CommandText = "PRAGMA cache_size = -8192";
             await pragma.ExecuteNonQueryAsync(ct);
         }
         catch
