@@ -1,3 +1,4 @@
+using System.Data;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -183,10 +184,12 @@ public sealed class PostgresCallStore : ICallStore
         await using var command = _dataSource.CreateCommand();
         if (!PostgresListQuery.TryBuild(workspaceId, query, command))
             return [];
-        await using var reader = await command.ExecuteReaderAsync(ct);
+        // Sequential access: each document is copied from the network buffer straight into its array,
+        // without first buffering the whole row.
+        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct);
         var docs = new List<byte[]>(Math.Min(query.Limit, 1000));
         while (await reader.ReadAsync(ct))
-            docs.Add(reader.GetFieldValue<byte[]>(0));
+            docs.Add(await reader.GetFieldValueAsync<byte[]>(0, ct));
         return docs;
     }
 

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Npgsql;
 
 namespace CallVault.Store.Postgres;
@@ -34,7 +35,31 @@ public static class PostgresConnectionStrings
         var builder = IsUrl(database) ? FromUrl(database) : FromConnectionString(database);
         if (string.IsNullOrEmpty(builder.ApplicationName))
             builder.ApplicationName = "CallVault";
+        ApplyDefaults(builder);
         return builder.ConnectionString;
+    }
+
+    /// <summary>
+    /// Pool and protocol settings measured on the list-calls benchmark (docs/scaling.md), each applied only
+    /// where the connection string leaves Npgsql's default: a value given in the URL or string wins.
+    /// </summary>
+    static void ApplyDefaults(NpgsqlConnectionStringBuilder builder)
+    {
+        // The store runs a few dozen distinct statements (the list query is built from fixed fragments), so
+        // preparing each one on its second use skips parsing and analysis on every later request.
+        var given = new DbConnectionStringBuilder { ConnectionString = builder.ConnectionString };
+        if (!given.ContainsKey("Max Auto Prepare"))
+            builder.MaxAutoPrepare = 64;
+        // The store keeps no session state on a connection (advisory locks and temporary tables are
+        // transaction-scoped), so a connection going back to the pool needs no reset, which would
+        // cost server work on every request.
+        if (!given.ContainsKey("No Reset On Close"))
+            builder.NoResetOnClose = true;
+        // A page of 1000 calls is about 5 MB: read it in 64 kB pieces, not 8 kB ones.
+        if (!given.ContainsKey("Read Buffer Size"))
+            builder.ReadBufferSize = 64 * 1024;
+        if (!given.ContainsKey("Write Buffer Size"))
+            builder.WriteBufferSize = 64 * 1024;
     }
 
     static NpgsqlConnectionStringBuilder FromConnectionString(string database)
