@@ -48,7 +48,7 @@ fsync = on
 synchronous_commit = on
 # The hot part of 1M calls (indexes, and the rows recent pages read) stays in PostgreSQL's own cache; the
 # rest in the OS page cache, which effective_cache_size tells the planner about.
-shared_buffers = ${CALLVAULT_PG_SHARED_BUFFERS:-2GB}
+shared_buffers = ${CALLVAULT_PG_SHARED_BUFFERS:-6GB}
 effective_cache_size = 12GB
 # Data is cached: a random read costs about as much as a sequential one.
 random_page_cost = 1.1
