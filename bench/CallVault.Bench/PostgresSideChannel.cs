@@ -11,6 +11,11 @@ namespace CallVault.Bench;
 /// EXPLAIN (ANALYZE, BUFFERS) of the store's own list query: every scan's rows, those its filter removed
 /// included, times its loops.
 /// </summary>
+/// <remarks>
+/// These are table rows. Index entries that an index condition on a later key column skips inside the index
+/// (the latency range and the flags on <c>calls_by_order_filtered</c> and <c>calls_by_agent_filtered</c>)
+/// cost no table read, and EXPLAIN does not report them, so they are not counted.
+/// </remarks>
 sealed class PostgresSideChannel(string url) : DatabaseSideChannel
 {
     NpgsqlDataSource _source = null!;
