@@ -46,8 +46,8 @@ tune() {
 # ---- CallVault tuned configuration (scripts/postgres.sh) ----
 fsync = on
 synchronous_commit = on
-# The hot part of 1M calls (indexes, and the rows recent pages read) stays in PostgreSQL's own cache; the
-# rest in the OS page cache, which effective_cache_size tells the planner about.
+# 1M calls with their indexes (about 4.9 GB) stay in PostgreSQL's own cache: a row that has to come from the
+# OS page cache costs a system call. effective_cache_size tells the planner what the OS caches besides.
 shared_buffers = ${CALLVAULT_PG_SHARED_BUFFERS:-6GB}
 effective_cache_size = 12GB
 # Data is cached: a random read costs about as much as a sequential one.

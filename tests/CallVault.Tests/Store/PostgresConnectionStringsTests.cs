@@ -1,0 +1,36 @@
+using CallVault.Store.Postgres;
+using Npgsql;
+
+namespace CallVault.Tests.Store;
+
+/// <summary>The tuned Npgsql defaults (docs/scaling.md) apply where the operator set nothing, and never override what they set.</summary>
+public class PostgresConnectionStringsTests
+{
+    [Theory]
+    [InlineData("postgresql://callvault:secret@127.0.0.1:5432/calls")]
+    [InlineData("Host=127.0.0.1;Username=callvault;Password=secret;Database=calls")]
+    public void AConnectionThatSetsNothingGetsTheTunedDefaults(string database)
+    {
+        var built = new NpgsqlConnectionStringBuilder(PostgresConnectionStrings.From(database));
+
+        Assert.Equal(64, built.MaxAutoPrepare);
+        Assert.True(built.NoResetOnClose);
+        Assert.Equal(64 * 1024, built.ReadBufferSize);
+        Assert.Equal(64 * 1024, built.WriteBufferSize);
+        Assert.Equal("calls", built.Database);
+        Assert.Equal("secret", built.Password);
+    }
+
+    [Theory]
+    [InlineData("postgresql://callvault:secret@127.0.0.1:5432/calls?Max%20Auto%20Prepare=0&No%20Reset%20On%20Close=false&Read%20Buffer%20Size=8192&Write%20Buffer%20Size=16384")]
+    [InlineData("Host=127.0.0.1;Username=callvault;Max Auto Prepare=0;No Reset On Close=false;Read Buffer Size=8192;Write Buffer Size=16384")]
+    public void SettingsGivenByTheOperatorWinOverTheDefaults(string database)
+    {
+        var built = new NpgsqlConnectionStringBuilder(PostgresConnectionStrings.From(database));
+
+        Assert.Equal(0, built.MaxAutoPrepare);
+        Assert.False(built.NoResetOnClose);
+        Assert.Equal(8192, built.ReadBufferSize);
+        Assert.Equal(16384, built.WriteBufferSize);
+    }
+}
