@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace CallVault.Bench;
@@ -208,7 +209,9 @@ sealed class CallGenerator
     public byte[] Batch(int from, int to, List<(string CallId, long Start)> written)
     {
         var buffer = new ArrayBufferWriter<byte>(5000 * (to - from));
-        using (var w = new Utf8JsonWriter(buffer))
+        // Escaped as JavaScript's JSON.stringify escapes (Retell's own answers, the SDKs): only what must be,
+        // so "+1415..." and "that's" are sent as they are, not as \u002B and \u0027.
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartArray();
             for (var i = from; i < to; i++)

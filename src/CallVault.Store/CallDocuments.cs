@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using CallVault.Client.Models;
 
 namespace CallVault.Store;
@@ -34,7 +35,7 @@ public static class CallDocuments
         var scrub = optOut && SensitiveFields.Any(f => element.TryGetProperty(f, out _));
         var addStats = NeedsLatencyStatistics(element);
         if (!scrub && !addStats)
-            return new PreparedCall(call.CallId, ColumnsOf(call), Written(() => WireJson.ToBytes(element)));
+            return new PreparedCall(call.CallId, ColumnsOf(call), Written(() => WireJson.Minified(element)));
 
         var node = JsonObject.Create(element)!;
         if (scrub)
@@ -43,6 +44,73 @@ public static class CallDocuments
             AddLatencyStatistics(node);
         return FromNode(node) with { ErasesSensitiveData = scrub };
     }
+
+    /// <summary>
+    /// Prepares every call of an import body (a JSON array of call objects) in one pass over its bytes, or
+    /// returns null when the body must go through <see cref="Prepare"/> element by element: whenever it is not
+    /// an array of at most <paramref name="maxCalls"/> valid calls, and so whenever there is an error to
+    /// report. For the calls it accepts, the result is the same as <see cref="Prepare"/>'s.
+    /// </summary>
+    public static List<PreparedCall>? TryPrepareAll(ReadOnlySpan<byte> body, int maxCalls)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = WireJson.MaxDepth });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
+                return null;
+            var calls = new List<PreparedCall>(Math.Min(maxCalls, body.Length / 1024 + 1));
+            while (true)
+            {
+                if (!reader.Read())
+                    return null;
+                if (reader.TokenType == JsonTokenType.EndArray)
+                    break;
+                if (reader.TokenType != JsonTokenType.StartObject || calls.Count == maxCalls)
+                    return null;
+                var start = (int)reader.TokenStartIndex;
+                var call = Checked(SkimmingCall.Read(ref reader, typeof(Call), Skimming.Options)!);
+                calls.Add(PrepareRead(call, body[start..(int)reader.BytesConsumed]));
+            }
+            return reader.Read() ? null : calls; // Read throws on anything but whitespace after the array
+        }
+        catch (Exception ex) when (ex is JsonException or CallValidationException or PlainTranscriptCheck.NotPlainException
+                                       or InvalidOperationException or ArgumentException or FormatException or NotSupportedException)
+        {
+            return null;
+        }
+    }
+
+    static PreparedCall PrepareRead(Call call, ReadOnlySpan<byte> json)
+    {
+        if (call.OptOutSensitiveDataStorage == true || MayHoldLatencySamples(call.Latency))
+        {
+            using var document = JsonDocument.Parse(json.ToArray(), WireJson.DocumentOptions);
+            return Prepare(document.RootElement);
+        }
+        return new PreparedCall(call.CallId, ColumnsOf(call), WrittenMinified(json));
+    }
+
+    /// <summary>
+    /// Whether a latency object may need <see cref="AddLatencyStatistics"/>: a known metric with samples, or a
+    /// metric the model does not know. False means <see cref="NeedsLatencyStatistics"/> is false.
+    /// </summary>
+    static bool MayHoldLatencySamples(CallLatency? latency) =>
+        latency is not null
+        && (latency.ExtensionData is { Count: > 0 }
+            || latency.E2e?.Values is not null || latency.Llm?.Values is not null || latency.LlmWebsocketNetworkRtt?.Values is not null
+            || latency.Tts?.Values is not null || latency.KnowledgeBase?.Values is not null || latency.S2s?.Values is not null);
+
+    /// <summary>
+    /// The serializer as <see cref="Parse"/> uses it, except for transcripts (most of a call's tokens, and no
+    /// column needs them): they are checked in place instead of built into objects.
+    /// </summary>
+    static readonly CallVaultJsonContext Skimming = new(new JsonSerializerOptions(CallVaultJsonContext.Default.Options) { Converters = { new PlainTranscriptCheck() } });
+
+    /// <summary>
+    /// The converter of <see cref="Call"/> itself: called on the body's reader, it reads the call once, where
+    /// <c>JsonSerializer.Deserialize(ref reader)</c> would first read ahead to the end of the call.
+    /// </summary>
+    static readonly JsonConverter<Call> SkimmingCall = (JsonConverter<Call>)Skimming.Options.GetConverter(typeof(Call));
 
     /// <summary>Prepares a call from a document the server built or changed itself.</summary>
     public static PreparedCall FromNode(JsonObject node)
@@ -99,6 +167,12 @@ public static class CallDocuments
         {
             throw new CallValidationException(WireJson.Describe(ex));
         }
+        return Checked(call);
+    }
+
+    /// <summary>The rules of a call that its JSON contract does not say.</summary>
+    static Call Checked(Call call)
+    {
         if (call.CallId.Length == 0)
             throw new CallValidationException("call_id must not be empty");
         if (call.AgentId.Length == 0)
@@ -120,9 +194,25 @@ public static class CallDocuments
         }
         catch (Exception ex) when (IsInvalidUtf16(ex) || IsInvalidUtf16(ex.InnerException))
         {
-            throw new CallValidationException("a string holds an unpaired UTF-16 surrogate escape, which is not valid Unicode text");
+            throw UnpairedSurrogate();
         }
     }
+
+    /// <summary><see cref="WireJson.Minified(ReadOnlySpan{byte})"/>, failing as <see cref="Written"/> does.</summary>
+    static byte[] WrittenMinified(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            return WireJson.Minified(json);
+        }
+        catch (Exception ex) when (IsInvalidUtf16(ex) || IsInvalidUtf16(ex.InnerException))
+        {
+            throw UnpairedSurrogate();
+        }
+    }
+
+    static CallValidationException UnpairedSurrogate() =>
+        new("a string holds an unpaired UTF-16 surrogate escape, which is not valid Unicode text");
 
     static bool IsInvalidUtf16(Exception? ex) =>
         ex is InvalidOperationException && ex.Message.Contains("UTF-16", StringComparison.Ordinal);

@@ -1,3 +1,7 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
@@ -24,6 +28,158 @@ public static class WireJson
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
             element.WriteTo(writer);
         return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// Writes an element minified, byte for byte as <see cref="ToBytes"/> does, but copies the input bytes where
+    /// they are already in that form (the usual case for JSON written by a program) instead of writing every
+    /// token again.
+    /// </summary>
+    public static byte[] Minified(JsonElement element) => Minified(JsonMarshal.GetRawUtf8Value(element));
+
+    // Bytes that end a stretch that can be copied as it is: outside strings, whitespace and the start of a
+    // string; inside, the end of the string, an escape, and bytes that the encoder may escape (DEL and every
+    // non-ASCII byte; the other ASCII bytes it escapes, controls, '"' and '\', cannot appear raw in a string).
+    static readonly SearchValues<byte> OutsideStrings = SearchValues.Create(" \t\r\n\""u8);
+    static readonly SearchValues<byte> InsideStrings = SearchValues.Create([(byte)'"', (byte)'\\', .. Enumerable.Range(0x7F, 0x81).Select(b => (byte)b)]);
+
+    /// <summary>
+    /// <see cref="Minified(JsonElement)"/> of one JSON value given as the text a <see cref="Utf8JsonReader"/> has
+    /// already read without error (a call of an import body).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A string holds an escaped lone surrogate, as with <see cref="ToBytes"/>.</exception>
+    public static byte[] Minified(ReadOnlySpan<byte> json)
+    {
+        if (json.IndexOf((byte)'\\') < 0 && json.IndexOf((byte)0x7F) < 0 && Ascii.IsValid(json) && !HasWhitespaceOutsideStrings(json))
+            return CopyOf(json);
+        // What Utf8JsonWriter (as ToBytes drives it) changes: whitespace between tokens goes; a string with an
+        // escape is unescaped and escaped again in the writer's own way; a string with a byte the encoder
+        // escapes is escaped. Numbers, literals and punctuation are written as they were read.
+        ArrayBufferWriter<byte>? output = null;
+        Utf8JsonWriter? writer = null;
+        var copied = 0;
+        var i = 0;
+        try
+        {
+            while (true)
+            {
+                var next = json[i..].IndexOfAny(OutsideStrings);
+                if (next < 0)
+                    break;
+                i += next;
+                if (json[i] != (byte)'"')
+                {
+                    output ??= new ArrayBufferWriter<byte>(json.Length);
+                    output.Write(json[copied..i]);
+                    while (i < json.Length && json[i] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
+                        i++;
+                    copied = i;
+                    continue;
+                }
+                var start = i++;
+                bool escaped = false, encode = false;
+                while (true)
+                {
+                    var stop = json[i..].IndexOfAny(InsideStrings);
+                    if (stop < 0)
+                        throw new ArgumentException("the JSON text ends inside a string", nameof(json));
+                    i += stop;
+                    if (json[i] == (byte)'"')
+                        break;
+                    if (json[i] == (byte)'\\')
+                    {
+                        escaped = true;
+                        i += 2; // the escaped byte is never the closing quote; the rest of a \uXXXX is plain ASCII
+                    }
+                    else
+                    {
+                        encode = true;
+                        i++;
+                    }
+                }
+                var end = ++i;
+                if (!escaped && (!encode || WriterOptions.Encoder!.FindFirstCharacterToEncodeUtf8(json[(start + 1)..(end - 1)]) < 0))
+                    continue;
+                output ??= new ArrayBufferWriter<byte>(json.Length);
+                output.Write(json[copied..start]);
+                var text = json[start..end];
+                if (escaped)
+                {
+                    var reader = new Utf8JsonReader(text);
+                    reader.Read();
+                    var unescaped = new byte[text.Length];
+                    text = unescaped.AsSpan(0, reader.CopyString(unescaped));
+                }
+                else
+                {
+                    text = text[1..^1];
+                }
+                if (writer is null)
+                    writer = new Utf8JsonWriter(output, WriterOptions);
+                else
+                    writer.Reset(output);
+                writer.WriteStringValue(text);
+                writer.Flush();
+                copied = end;
+            }
+        }
+        finally
+        {
+            writer?.Dispose();
+        }
+        if (output is null)
+            return CopyOf(json);
+        output.Write(json[copied..]);
+        return CopyOf(output.WrittenSpan);
+    }
+
+    static byte[] CopyOf(ReadOnlySpan<byte> bytes)
+    {
+        var copy = GC.AllocateUninitializedArray<byte>(bytes.Length);
+        bytes.CopyTo(copy);
+        return copy;
+    }
+
+    /// <summary>
+    /// Whether JSON text without backslashes has whitespace between tokens: 64 bytes at a time, strings are the
+    /// stretches between an odd quote and the next (a running XOR of the quote bits).
+    /// </summary>
+    static bool HasWhitespaceOutsideStrings(ReadOnlySpan<byte> json)
+    {
+        var insideBefore = 0UL; // all ones when the previous block ended inside a string
+        var i = 0;
+        for (; i + 64 <= json.Length; i += 64)
+        {
+            ulong quotes = 0, spaces = 0;
+            for (var k = 0; k < 64; k += 16)
+            {
+                var v = Vector128.Create(json.Slice(i + k, 16));
+                quotes |= (ulong)Vector128.Equals(v, Vector128.Create((byte)'"')).ExtractMostSignificantBits() << k;
+                var space = Vector128.Equals(v, Vector128.Create((byte)' ')) | Vector128.Equals(v, Vector128.Create((byte)'\n'))
+                    | Vector128.Equals(v, Vector128.Create((byte)'\r')) | Vector128.Equals(v, Vector128.Create((byte)'\t'));
+                spaces |= (ulong)space.ExtractMostSignificantBits() << k;
+            }
+            var inside = quotes;
+            inside ^= inside << 1;
+            inside ^= inside << 2;
+            inside ^= inside << 4;
+            inside ^= inside << 8;
+            inside ^= inside << 16;
+            inside ^= inside << 32;
+            inside ^= insideBefore;
+            if ((spaces & ~inside) != 0)
+                return true;
+            insideBefore = (ulong)((long)inside >> 63);
+        }
+        var inString = insideBefore != 0;
+        for (; i < json.Length; i++)
+        {
+            if (json[i] == (byte)'"')
+                inString = !inString;
+            else if (!inString && json[i] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
+                return true;
+        }
+        return false;
     }
 
     /// <summary>A short sentence saying what is wrong with the JSON, naming the path of the bad value.</summary>

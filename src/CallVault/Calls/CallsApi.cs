@@ -90,38 +90,50 @@ static class CallsApi
     {
         var limits = options.Value;
         var body = await RequestBody.ReadAsync(request, limits.MaxImportBytes, ct);
-        using (var document = RequestBody.ParseDocument(body))
+        // One pass over the bytes for a body of valid calls; anything else (and so every error) is answered
+        // by the element-by-element path, which names every bad record.
+        var calls = CallDocuments.TryPrepareAll(body, limits.MaxImportCalls);
+        if (calls is null)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Array)
-                return ApiErrors.BadRequest("the body must be a JSON array of call objects");
-            var count = root.GetArrayLength();
-            if (count > limits.MaxImportCalls)
-                return ApiErrors.Result(StatusCodes.Status413PayloadTooLarge, $"{count} calls in one request; at most {limits.MaxImportCalls} are allowed");
-            var calls = new List<PreparedCall>(count);
-            var errors = new List<RecordError>();
-            var index = 0;
-            foreach (var element in root.EnumerateArray())
-            {
-                try
-                {
-                    calls.Add(CallDocuments.Prepare(element));
-                }
-                catch (CallValidationException ex)
-                {
-                    errors.Add(new RecordError { Index = index, CallId = CallIdOf(element), Message = ex.Message });
-                }
-                index++;
-            }
-            if (errors.Count > 0)
-            {
-                var first = errors[0];
-                return ApiErrors.Result(StatusCodes.Status400BadRequest,
-                    $"{errors.Count} of {count} calls are invalid, nothing was imported; first: call {first.Index}: {first.Message}", errors);
-            }
-            var imported = await store.UpsertCallsAsync(user.WorkspaceId(), calls, ct);
-            return TypedResults.Json(new ImportCallsResult { Imported = imported }, CallVaultJsonContext.Default.ImportCallsResult);
+            var error = PrepareEach(body, limits, out calls);
+            if (error is not null)
+                return error;
         }
+        var imported = await store.UpsertCallsAsync(user.WorkspaceId(), calls, ct);
+        return TypedResults.Json(new ImportCallsResult { Imported = imported }, CallVaultJsonContext.Default.ImportCallsResult);
+    }
+
+    /// <summary>Prepares the calls of an import body one element at a time; the error answer when any is invalid.</summary>
+    static IResult? PrepareEach(byte[] body, CallVaultOptions limits, out List<PreparedCall> calls)
+    {
+        calls = [];
+        using var document = RequestBody.ParseDocument(body);
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Array)
+            return ApiErrors.BadRequest("the body must be a JSON array of call objects");
+        var count = root.GetArrayLength();
+        if (count > limits.MaxImportCalls)
+            return ApiErrors.Result(StatusCodes.Status413PayloadTooLarge, $"{count} calls in one request; at most {limits.MaxImportCalls} are allowed");
+        calls.Capacity = count;
+        var errors = new List<RecordError>();
+        var index = 0;
+        foreach (var element in root.EnumerateArray())
+        {
+            try
+            {
+                calls.Add(CallDocuments.Prepare(element));
+            }
+            catch (CallValidationException ex)
+            {
+                errors.Add(new RecordError { Index = index, CallId = CallIdOf(element), Message = ex.Message });
+            }
+            index++;
+        }
+        if (errors.Count == 0)
+            return null;
+        var first = errors[0];
+        return ApiErrors.Result(StatusCodes.Status400BadRequest,
+            $"{errors.Count} of {count} calls are invalid, nothing was imported; first: call {first.Index}: {first.Message}", errors);
     }
 
     /// <summary>Validates a list request and turns it into a store query, resolving the pagination key.</summary>

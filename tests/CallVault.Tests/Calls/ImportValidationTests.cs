@@ -108,4 +108,43 @@ public class ImportValidationTests
         Assert.Equal(0, error.GetProperty("errors")[0].GetProperty("index").GetInt32());
         Assert.Empty(await client.ListIdsAsync());
     }
+
+    public static TheoryData<string, string> BadTranscripts => new()
+    {
+        { """[{"role":"agent","words":[{"word":"a","start":0,"end":1},{"word":"b","start":"1","end":2}]}]""", "transcript_object[0].words[1].start: wrong type" },
+        { """[{"role":"agent","words":[{"word":5}]}]""", "transcript_object[0].words[0].word: wrong type" },
+        { """[{"role":"agent","words":[{"word":"a","end":true}]}]""", "transcript_object[0].words[0].end: wrong type" },
+        { """[{"role":"agent","words":[{"word":"a","start":1,"start":2}]}]""", "transcript_object[0].words[0].start: duplicate field" },
+        { """[{"role":"agent","words":{"word":"a"}}]""", "transcript_object[0].words: wrong type" },
+        { """[{"content":"hi"}]""", "transcript_object[0]: missing required field 'role'" },
+        { """[{"role":null}]""", "transcript_object[0].role: must not be null" },
+        { """[{"role":"agent","content":7}]""", "transcript_object[0].content: wrong type" },
+    };
+
+    /// <summary>Word timings are checked without being built (the import fast path); errors still name the path.</summary>
+    [Theory]
+    [MemberData(nameof(BadTranscripts))]
+    public async Task ABadWordOrUtteranceIsABadRequestNamingItsPath(string transcript, string message)
+    {
+        await using var app = await CallVaultApp.StartAsync();
+        var client = await app.ClientForAsync();
+        var record = """{"call_id":"x","agent_id":"a","call_type":"web_call","call_status":"ended","transcript_object":""" + transcript + "}";
+        var body = $"[{Web("ok_0", start: Base).ToJsonString()},{record}]";
+        var error = await Api.AssertErrorAsync(await client.PostJsonAsync("/v2/import-calls", body), HttpStatusCode.BadRequest);
+        var errors = error.GetProperty("errors").EnumerateArray().ToList();
+        Assert.Equal(1, Assert.Single(errors).GetProperty("index").GetInt32());
+        Assert.Equal(message, errors[0].GetProperty("message").GetString());
+        Assert.Empty(await client.ListIdsAsync());
+    }
+
+    /// <summary>What the Word contract allows (no text, null values, fields it does not know) is stored as sent.</summary>
+    [Fact]
+    public async Task UnusualButValidWordsAreImportedAsSent()
+    {
+        await using var app = await CallVaultApp.StartAsync();
+        var client = await app.ClientForAsync();
+        const string record = """{"call_id":"x","agent_id":"a","call_type":"web_call","call_status":"ended","transcript_object":[{"role":"agent","words":[{"start":1,"end":2},{"word":null,"start":null},{"word":"a","confidence":0.98,"extra":{"k":[1]}},null]},{"role":"user","words":null}]}""";
+        await Api.OkJsonAsync(await client.PostJsonAsync("/v2/import-calls", $"[{record}]"));
+        Assert.Equal(record, (await client.GetCallAsync("x")).GetRawText());
+    }
 }
