@@ -50,7 +50,7 @@ public static class WireJson
     /// <exception cref="InvalidOperationException">A string holds an escaped lone surrogate, as with <see cref="ToBytes"/>.</exception>
     public static byte[] Minified(ReadOnlySpan<byte> json)
     {
-        if (json.IndexOf((byte)'\\') < 0 && json.IndexOf((byte)0x7F) < 0 && Ascii.IsValid(json) && !HasWhitespaceOutsideStrings(json))
+        if (IsWrittenForm(json))
             return CopyOf(json);
         // What Utf8JsonWriter (as ToBytes drives it) changes: whitespace between tokens goes; a string with an
         // escape is unescaped and escaped again in the writer's own way; a string with a byte the encoder
@@ -77,7 +77,7 @@ public static class WireJson
                     continue;
                 }
                 var start = i++;
-                bool escaped = false, encode = false;
+                bool escaped = false, rewrite = false, encode = false;
                 while (true)
                 {
                     var stop = json[i..].IndexOfAny(InsideStrings);
@@ -89,6 +89,7 @@ public static class WireJson
                     if (json[i] == (byte)'\\')
                     {
                         escaped = true;
+                        rewrite |= !IsWrittenEscape(json[i + 1]);
                         i += 2; // the escaped byte is never the closing quote; the rest of a \uXXXX is plain ASCII
                     }
                     else
@@ -98,7 +99,8 @@ public static class WireJson
                     }
                 }
                 var end = ++i;
-                if (!escaped && (!encode || WriterOptions.Encoder!.FindFirstCharacterToEncodeUtf8(json[(start + 1)..(end - 1)]) < 0))
+                // With a byte to encode, the encoder also flags the backslash of any escape: the string is rewritten.
+                if (!rewrite && (!encode || WriterOptions.Encoder!.FindFirstCharacterToEncodeUtf8(json[(start + 1)..(end - 1)]) < 0))
                     continue;
                 output ??= new ArrayBufferWriter<byte>(json.Length);
                 output.Write(json[copied..start]);
@@ -133,6 +135,27 @@ public static class WireJson
         return CopyOf(output.WrittenSpan);
     }
 
+    /// <summary>
+    /// The escapes the writer writes as they are (\b \f \n \r \t \" \\); it writes \/ as / and \uXXXX its own way.
+    /// </summary>
+    static bool IsWrittenEscape(byte escaped) => escaped is (byte)'b' or (byte)'f' or (byte)'n' or (byte)'r' or (byte)'t' or (byte)'"' or (byte)'\\';
+
+    /// <summary>
+    /// The quick answer for the usual document: ASCII without DEL, escapes only \b \f \n \r \t (so that every
+    /// quote delimits a string), and no whitespace between tokens.
+    /// </summary>
+    static bool IsWrittenForm(ReadOnlySpan<byte> json)
+    {
+        if (json.IndexOf((byte)0x7F) >= 0 || !Ascii.IsValid(json))
+            return false;
+        for (var rest = json; rest.IndexOf((byte)'\\') is var k and >= 0; rest = rest[(k + 2)..])
+        {
+            if (rest[k + 1] is not ((byte)'b' or (byte)'f' or (byte)'n' or (byte)'r' or (byte)'t'))
+                return false;
+        }
+        return !HasWhitespaceOutsideStrings(json);
+    }
+
     static byte[] CopyOf(ReadOnlySpan<byte> bytes)
     {
         var copy = GC.AllocateUninitializedArray<byte>(bytes.Length);
@@ -141,7 +164,7 @@ public static class WireJson
     }
 
     /// <summary>
-    /// Whether JSON text without backslashes has whitespace between tokens: 64 bytes at a time, strings are the
+    /// Whether JSON text without escaped quotes or backslashes has whitespace between tokens: 64 bytes at a time, strings are the
     /// stretches between an odd quote and the next (a running XOR of the quote bits).
     /// </summary>
     static bool HasWhitespaceOutsideStrings(ReadOnlySpan<byte> json)

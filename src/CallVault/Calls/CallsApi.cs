@@ -89,22 +89,25 @@ static class CallsApi
     static async Task<IResult> ImportCalls(HttpRequest request, ClaimsPrincipal user, ICallStore store, IOptions<CallVaultOptions> options, CancellationToken ct)
     {
         var limits = options.Value;
-        var body = await RequestBody.ReadAsync(request, limits.MaxImportBytes, ct);
-        // One pass over the bytes for a body of valid calls; anything else (and so every error) is answered
-        // by the element-by-element path, which names every bad record.
-        var calls = CallDocuments.TryPrepareAll(body, limits.MaxImportCalls);
-        if (calls is null)
+        List<PreparedCall>? calls;
+        using (var body = await RequestBody.ReadPooledAsync(request, limits.MaxImportBytes, ct))
         {
-            var error = PrepareEach(body, limits, out calls);
-            if (error is not null)
-                return error;
+            // One pass over the bytes for a body of valid calls; anything else (and so every error) is answered
+            // by the element-by-element path, which names every bad record. Prepared calls own their bytes.
+            calls = CallDocuments.TryPrepareAll(body.Memory.Span, limits.MaxImportCalls);
+            if (calls is null)
+            {
+                var error = PrepareEach(body.Memory, limits, out calls);
+                if (error is not null)
+                    return error;
+            }
         }
         var imported = await store.UpsertCallsAsync(user.WorkspaceId(), calls, ct);
         return TypedResults.Json(new ImportCallsResult { Imported = imported }, CallVaultJsonContext.Default.ImportCallsResult);
     }
 
     /// <summary>Prepares the calls of an import body one element at a time; the error answer when any is invalid.</summary>
-    static IResult? PrepareEach(byte[] body, CallVaultOptions limits, out List<PreparedCall> calls)
+    static IResult? PrepareEach(ReadOnlyMemory<byte> body, CallVaultOptions limits, out List<PreparedCall> calls)
     {
         calls = [];
         using var document = RequestBody.ParseDocument(body);

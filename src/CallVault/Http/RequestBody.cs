@@ -32,6 +32,43 @@ static class RequestBody
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>
+    /// Reads a body into a buffer rented from the shared pool, for large bodies read once (imports): no copy at
+    /// the end and no large-object garbage per request. Dispose the result to return the buffer.
+    /// </summary>
+    public static async Task<PooledBody> ReadPooledAsync(HttpRequest request, long limit, CancellationToken ct)
+    {
+        if (request.ContentLength > limit)
+            throw TooLarge(limit);
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(request.ContentLength ?? 16 * 1024, limit) + 1);
+        var length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(2L * buffer.Length, limit + 1));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+                var read = await request.Body.ReadAsync(buffer.AsMemory(length), ct);
+                if (read == 0)
+                    break;
+                length += read;
+                if (length > limit)
+                    throw TooLarge(limit);
+            }
+            return new PooledBody(buffer, length);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
     /// <summary>Reads and deserializes a JSON body; an empty body or <c>null</c> yields <paramref name="empty"/>.</summary>
     public static async Task<T> ReadJsonAsync<T>(HttpRequest request, long limit, JsonTypeInfo<T> type, T empty, CancellationToken ct)
     {
@@ -49,7 +86,7 @@ static class RequestBody
     }
 
     /// <summary>Parses a body as a JSON document (at most 64 levels deep); malformed JSON is a 400.</summary>
-    public static JsonDocument ParseDocument(byte[] body)
+    public static JsonDocument ParseDocument(ReadOnlyMemory<byte> body)
     {
         try
         {
@@ -63,6 +100,21 @@ static class RequestBody
 
     static ApiException TooLarge(long limit) =>
         new(StatusCodes.Status413PayloadTooLarge, $"request body is larger than the limit of {limit} bytes");
+}
+
+/// <summary>A request body in a buffer rented by <see cref="RequestBody.ReadPooledAsync"/>; disposing returns the buffer.</summary>
+sealed class PooledBody(byte[] buffer, int length) : IDisposable
+{
+    byte[]? _buffer = buffer;
+
+    public ReadOnlyMemory<byte> Memory => (_buffer ?? throw new ObjectDisposedException(nameof(PooledBody))).AsMemory(0, length);
+
+    public void Dispose()
+    {
+        if (_buffer is { } rented)
+            ArrayPool<byte>.Shared.Return(rented);
+        _buffer = null;
+    }
 }
 
 /// <summary>Turns <see cref="ApiException"/> and <see cref="CallValidationException"/> into their JSON answers.</summary>

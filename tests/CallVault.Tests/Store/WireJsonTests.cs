@@ -15,6 +15,7 @@ public class WireJsonTests
         """{"a":1,"b":[true,false,null],"c":{"d":"e"}}""",
         " { \"a\" : 1 ,\t\"b\" :[ true , false ]\r\n  , \"c\" : { } }  ",
         """{"text":"spaces inside strings stay","n":[1e5,-0.0,1E+2,-1e-7,0.10,12345678901234567890]}""",
+        """{"lines":"Agent: hello\nUser: hi\r\n\ttab \b \f","quote":"\"","slash":"\\"}""",
         """{"escaped":"\u002B1415 that\u0027s \"quoted\" back\\slash \/ \n\t\b\f\r \u0000 \u001f"}""",
         """{"unicode":"é 中 😀 \u00e9 \ud83d\ude00 \u2028 \u00a0 \ufeff","del":"\u007f"}""",
         "{\"raw\":\"é 中 😀 \u2028 \u00a0 \ufeff \u007f\"}",
@@ -37,7 +38,7 @@ public class WireJsonTests
     [Fact]
     public void MinifiedCopiesJsonThatIsAlreadyInTheWrittenForm()
     {
-        const string json = """{"a":"text with spaces, é and 中","b":[1.50,-0.0,1e5],"c":{"+":"'"}}""";
+        const string json = """{"a":"text with spaces, é and 中","b":[1.50,-0.0,1e5],"c":{"+":"'"},"d":"Agent: hi\nUser: \"hello\" \\ \t"}""";
         using var document = JsonDocument.Parse(json);
         Assert.Equal(json, Encoding.UTF8.GetString(WireJson.Minified(document.RootElement)));
     }
@@ -90,7 +91,7 @@ public class WireJsonTests
     static readonly string[] Pieces =
     [
         "a", "bc d", "+", "'", "<", "&", "é", "😀", "\u2028", "\u007f", "中", "\ufeff", " ", "hello world ", "   ",
-        "\\n", "\\\"", "\\\\", "\\u002B", "\\u00e9", "\\ud83d\\ude00", "\\/", "\\t", "\\u0000", "\\u2028", "\\ud800", "\\udc00x",
+        "\\n", "\\b", "\\f", "\\r", "\\\"", "\\\\", "\\u002B", "\\u00e9", "\\ud83d\\ude00", "\\/", "\\t", "\\u0000", "\\u2028", "\\ud800", "\\udc00x",
     ];
 
     static readonly string[] Numbers = ["1e5", "-0.0", "0", "1.50", "1E+2", "-1e-7", "12345678901234567890", "3.14159"];
@@ -101,7 +102,7 @@ public class WireJsonTests
         {
             var text = new StringBuilder("\"");
             for (var n = random.Next(0, 12); n > 0; n--)
-                text.Append(plain ? (random.Next(2) == 0 ? "word" : "two words ") : Pieces[random.Next(Pieces.Length)]);
+                text.Append(plain ? new[] { "word", "two words ", "\\n", "\\t" }[random.Next(4)] : Pieces[random.Next(Pieces.Length)]);
             return text.Append('"').ToString();
         }
         string Space() => random.Next(plain ? 40 : 3) == 0 ? new[] { " ", "\n", "\t", "\r\n  ", "" }[random.Next(5)] : "";
