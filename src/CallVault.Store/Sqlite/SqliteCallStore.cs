@@ -47,7 +47,6 @@ public sealed class SqliteCallStore : ICallStore
                     PRAGMA secure_delete = ON;
                     PRAGMA foreign_keys = ON;
                     PRAGMA cache_size = -65536; -- 64 MiB for the writer: the call-id index of a million calls stays cached during imports
-                    PRAGMA wal_autocheckpoint = 16384; -- 64 MiB of WAL between checkpoints, not 4: index pages written by several batches are copied once (issue 3: import rate)
                     """, ct);
             }
             // Another process may be migrating the same file: read the version inside the write transaction.
