@@ -76,7 +76,15 @@ public sealed record Workspace(long Id, string Name);
 
 public sealed record ApiKeyRecord(string Prefix, long WorkspaceId, byte[] Hash, bool Revoked);
 
-public sealed record ApiKeyInfo(string Prefix, string Workspace, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+public sealed record ApiKeyInfo(string Prefix, string Workspace, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt)
+{
+    /// <summary>A key from a row of (prefix, workspace name, created_at, revoked_at), times in unix milliseconds.</summary>
+    internal static ApiKeyInfo FromRow(System.Data.Common.DbDataReader row) => new(
+        row.GetString(0),
+        row.GetString(1),
+        DateTimeOffset.FromUnixTimeMilliseconds(row.GetInt64(2)),
+        row.IsDBNull(3) ? null : DateTimeOffset.FromUnixTimeMilliseconds(row.GetInt64(3)));
+}
 
 /// <summary>A stored call document with its merge state (see <see cref="ICallStore.MergeCallAsync"/>).</summary>
 public sealed record StoredCall(byte[] Document, string? MergeState);

@@ -111,11 +111,7 @@ public sealed class SqliteCallStore : ICallStore
         {
             var keys = new List<ApiKeyInfo>();
             while (await reader.ReadAsync(ct))
-                keys.Add(new ApiKeyInfo(
-                    reader.GetString(0),
-                    reader.GetString(1),
-                    DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)),
-                    reader.IsDBNull(3) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))));
+                keys.Add(ApiKeyInfo.FromRow(reader));
             return keys;
         }, ct);
     }
