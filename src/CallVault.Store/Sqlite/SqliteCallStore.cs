@@ -13,7 +13,6 @@ namespace CallVault.Store.Sqlite;
 /// </summary>
 public sealed class SqliteCallStore : ICallStore
 {
-    readonly string _readConnectionString;
     readonly SqliteReaders _readers;
     readonly SqliteConnection _writer;
     readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -24,14 +23,11 @@ public sealed class SqliteCallStore : ICallStore
         _clock = clock ?? TimeProvider.System;
         var full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var builder = new SqliteConnectionStringBuilder { DataSource = full, Pooling = true, DefaultTimeout = 30 };
-        _readConnectionString = builder.ToString();
-        builder.Pooling = false;
-        _readers = new SqliteReaders(builder.ToString());
-        _writer = new SqliteConnection(builder.ToString());
+        // Not pooled by Microsoft.Data.Sqlite: the writer is one connection, and the readers have a pool of their own.
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = full, Pooling = false, DefaultTimeout = 30 }.ToString();
+        _readers = new SqliteReaders(connectionString);
+        _writer = new SqliteConnection(connectionString);
     }
-
-    public string ReadConnectionString => _readConnectionString;
 
     public async Task MigrateAsync(CancellationToken ct)
     {
