@@ -44,7 +44,8 @@ sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         builder.WebHost.UseUrls(string.IsNullOrWhiteSpace(urls) ? Settings.DefaultUrls : urls);
         builder.AddCallVault();
 
-        var app = builder.Build();
+        // Disposed on the way out, and with it the store: SQLite copies its WAL back and removes it.
+        await using var app = builder.Build();
         app.MapCallVault();
         await app.StartAsync(ct);
         if (printFirstKey)

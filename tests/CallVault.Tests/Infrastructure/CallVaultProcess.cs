@@ -156,6 +156,18 @@ public static class CallVaultProcess
             return client;
         }
 
+        /// <summary>Asks the process to stop (SIGTERM, as a service manager does) and waits for its exit code.</summary>
+        public async Task<int> StopAsync()
+        {
+            Assert.Equal(0, Kill(_process.Id, 15));
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await _process.WaitForExitAsync(timeout.Token);
+            return _process.ExitCode;
+        }
+
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+        static extern int Kill(int pid, int signal);
+
         /// <summary>Kills the process at once (SIGKILL): no shutdown, no flushing, like a crash.</summary>
         public async Task KillAsync()
         {

@@ -53,4 +53,27 @@ public class SqliteDurabilityTests
             Assert.DoesNotContain("cv_", server.Output);
         }
     }
+
+    [Fact]
+    public async Task StoppingTheServerRightAfterAnImportLeavesEveryCallInTheDatabaseFileAndNoWal()
+    {
+        using var folder = new SqliteFolder();
+        var calls = Batch("stop", 300);
+        foreach (var call in calls)
+            call["transcript"] = string.Concat(Enumerable.Repeat($"{call["call_id"]} says hello. ", 300));
+
+        await using (var server = await CallVaultProcess.ServeAsync(folder.DatabasePath))
+        {
+            var key = await server.WaitForLineAsync(line => line.StartsWith("cv_", StringComparison.Ordinal));
+            await server.ClientWithKey(key).ImportAsync(calls);
+            Assert.Equal(0, await server.StopAsync());
+        }
+
+        Assert.False(File.Exists(folder.DatabasePath + "-wal"), "a stopped server should have copied its WAL back and removed it");
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={folder.DatabasePath};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var count = connection.CreateCommand();
+        count.CommandText = "SELECT count(*) FROM calls";
+        Assert.Equal(300L, await count.ExecuteScalarAsync());
+    }
 }
