@@ -9,7 +9,8 @@ namespace CallVault.Store.Sqlite;
 /// The embedded store: one SQLite file in WAL mode. All writes go through one connection, one at a time
 /// (SQLite has a single writer anyway), with synchronous=FULL so that an acknowledged write survives a kill,
 /// and secure_delete so that erased data does not linger in free pages. Reads use pooled connections and
-/// run alongside the writer.
+/// run alongside the writer; <see cref="SqliteCheckpointer"/> copies the WAL back into the database file on a
+/// thread of its own.
 /// </summary>
 public sealed class SqliteCallStore : ICallStore
 {
@@ -17,11 +18,24 @@ public sealed class SqliteCallStore : ICallStore
     readonly SqliteConnection _writer;
     readonly SemaphoreSlim _writeLock = new(1, 1);
     readonly TimeProvider _clock;
+    readonly string _path;
+    readonly long _maxWalBytes;
+    SqliteCheckpointer? _checkpointer;
 
     public SqliteCallStore(string path, TimeProvider? clock = null)
+        : this(path, clock, SqliteCheckpointer.DefaultMaxWalBytes)
+    {
+    }
+
+    /// <param name="path">The database file.</param>
+    /// <param name="clock">The time calls are received at.</param>
+    /// <param name="maxWalBytes">The WAL file's limit (tests set a small one).</param>
+    internal SqliteCallStore(string path, TimeProvider? clock, long maxWalBytes)
     {
         _clock = clock ?? TimeProvider.System;
+        _maxWalBytes = maxWalBytes;
         var full = Path.GetFullPath(path);
+        _path = full;
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         // Not pooled by Microsoft.Data.Sqlite: the writer is one connection, and the readers have a pool of their own.
         var connectionString = new SqliteConnectionStringBuilder { DataSource = full, Pooling = false, DefaultTimeout = 30 }.ToString();
@@ -43,7 +57,12 @@ public sealed class SqliteCallStore : ICallStore
                     PRAGMA secure_delete = ON;
                     PRAGMA foreign_keys = ON;
                     PRAGMA cache_size = -65536; -- 64 MiB for the writer: the call-id index of a million calls stays cached during imports
+                    PRAGMA wal_autocheckpoint = 0; -- SqliteCheckpointer copies the WAL back, off the writer's thread
                     """, ct);
+                // The WAL file shrinks back to a quarter of its limit each time it starts over. PRAGMA takes no
+                // parameters; the value is a number of the store's own.
+                await ExecuteAsync(_writer, null, $"PRAGMA journal_size_limit = {_maxWalBytes / 4}", ct);
+                _checkpointer = new SqliteCheckpointer(_writer.ConnectionString, _path, _maxWalBytes, ct => CheckpointAsync(attempts: 1, ct));
             }
             // Another process may be migrating the same file: read the version inside the write transaction.
             using var tx = _writer.BeginTransaction(deferred: false);
@@ -296,6 +315,8 @@ public sealed class SqliteCallStore : ICallStore
     public async ValueTask DisposeAsync()
     {
         await _readers.DisposeAsync();
+        if (_checkpointer is not null)
+            await _checkpointer.DisposeAsync();
         await _writer.DisposeAsync();
         _writeLock.Dispose();
     }
@@ -370,23 +391,28 @@ public sealed class SqliteCallStore : ICallStore
     }
 
     /// <summary>
-    /// Moves everything out of the WAL and truncates it, so that erased data is not left in old WAL frames.
+    /// Moves everything out of the WAL and truncates it, so that erased data is not left in old WAL frames (and,
+    /// when the store falls idle after writing, so that the WAL gives its disk space back).
     /// A reader in the middle of a query can hold the checkpoint back: SQLite's busy handler (busy_timeout)
     /// waits for it inside each attempt, and the attempt is repeated while readers keep arriving.
     /// </summary>
-    async Task CheckpointAsync(CancellationToken ct)
+    Task CheckpointAsync(CancellationToken ct) => CheckpointAsync(attempts: 50, ct);
+
+    async Task CheckpointAsync(int attempts, CancellationToken ct)
     {
         await _writeLock.WaitAsync(ct);
         try
         {
+            using var background = await _checkpointer!.HoldAsync(ct);
             await ExecuteAsync(_writer, null, "PRAGMA busy_timeout = 200", ct);
-            for (var attempt = 0; attempt < 50; attempt++)
+            for (var attempt = 0; attempt < attempts; attempt++)
             {
+                if (attempt > 0)
+                    await Task.Delay(10, ct);
                 await using var command = Command(_writer, null, "PRAGMA wal_checkpoint(TRUNCATE)");
                 await using var reader = await command.ExecuteReaderAsync(ct);
                 if (await reader.ReadAsync(ct) && reader.GetInt64(0) == 0)
                     return;
-                await Task.Delay(10, ct);
             }
         }
         finally
@@ -402,9 +428,11 @@ public sealed class SqliteCallStore : ICallStore
         {
             if (_writer.State != System.Data.ConnectionState.Open)
                 throw new InvalidOperationException("the store is not initialized: call MigrateAsync first");
+            await _checkpointer!.CatchUpAsync(ct);
             using var tx = _writer.BeginTransaction(deferred: false);
             var result = await work(tx);
             tx.Commit();
+            _checkpointer.Nudge();
             return result;
         }
         finally
