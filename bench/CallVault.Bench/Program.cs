@@ -247,7 +247,7 @@ sealed record BenchOptions(string Url, string Key, int Calls, string Store, stri
             int.Parse(Get("load-seconds", quick ? "2" : "15"), CultureInfo.InvariantCulture),
             quick,
             Get("work"),
-            int.Parse(Get("batch", "2000"), CultureInfo.InvariantCulture),
+            int.Parse(Get("batch", "10000"), CultureInfo.InvariantCulture),
             int.Parse(Get("import-parallelism", "2"), CultureInfo.InvariantCulture),
             map.GetValueOrDefault("out"),
             Get("phase", "all"),
