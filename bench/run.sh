@@ -5,6 +5,7 @@
 # fixed-answer endpoint of the same server, and server peak memory. Prints one table per store.
 #
 #   bench/run.sh [--calls N] [--store sqlite|postgres|both] [--quick] [--requests R] [--load-seconds S] [--out FILE]
+#                [--batch N]          (calls per import request; default 10,000, the API's maximum)
 #                [--profile-import]   (also: where the import's CPU goes, in-process on 50,000 calls)
 #
 # Targets only 127.0.0.1, stops by itself (bounded requests and durations), and removes its server processes
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
     --profile-import) profile=1; shift ;;
     --requests|--load-seconds|--batch|--import-parallelism) extra+=("$1" "$2"); shift 2 ;;
     --out) extra+=(--out "$(realpath -m "$2")"); shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
