@@ -66,11 +66,7 @@ public sealed class SqliteCheckpointTests : IDisposable
         await store.UpsertCallsAsync(ws, Batch(0, 100), None);
         Assert.True(WalBytes > 1_000_000, "the import should have gone to the WAL first");
 
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (WalBytes > 0 && clock.Elapsed < TimeSpan.FromSeconds(30))
-            await Task.Delay(100);
-
-        Assert.Equal(0, WalBytes);
+        Assert.Equal(0, await WalBytesOnceIdleAsync());
         // A copy of the database file without its WAL: every call is in it.
         var copy = Path.Combine(_folder.FullName, "copy.db");
         File.Copy(DatabasePath, copy);
@@ -86,14 +82,20 @@ public sealed class SqliteCheckpointTests : IDisposable
         for (var round = 0; round < 2; round++)
         {
             await store.UpsertCallsAsync(ws, Batch(round * 20, 20), None);
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (WalBytes > 0 && clock.Elapsed < TimeSpan.FromSeconds(30))
-                await Task.Delay(100);
-            Assert.Equal(0, WalBytes);
+            Assert.Equal(0, await WalBytesOnceIdleAsync());
         }
 
         var page = await store.ListCallsAsync(ws, new CallQuery(null, false, 100, null), None);
         Assert.Equal(40, page.Count);
+    }
+
+    /// <summary>The WAL file's length once it is empty, or after 30 s (the store truncates it 2 s after the last commit).</summary>
+    async Task<long> WalBytesOnceIdleAsync()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (WalBytes > 0 && clock.Elapsed < TimeSpan.FromSeconds(30))
+            await Task.Delay(100);
+        return WalBytes;
     }
 
     /// <summary>The workspace's rows and distinct call ids, read on a connection of its own.</summary>
