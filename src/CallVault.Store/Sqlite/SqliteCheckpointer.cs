@@ -35,8 +35,8 @@ sealed class SqliteCheckpointer : IAsyncDisposable
     readonly CancellationTokenSource _stop = new();
     readonly Task _loop;
     readonly string _walPath;
-    int _disposed;
     readonly long _maxWalBytes;
+    int _disposed;
 
     /// <param name="connectionString">The database's.</param>
     /// <param name="databasePath">The database file (its WAL is this path with "-wal").</param>
