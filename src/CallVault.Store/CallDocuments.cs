@@ -125,7 +125,10 @@ public static class CallDocuments
     /// Applies update-call: metadata replaces the stored metadata; opt-out may only go from false to true, and
     /// when it does the sensitive fields are deleted.
     /// </summary>
-    public static PreparedCall ApplyUpdate(byte[] current, UpdateCallRequest update)
+    /// <param name="current">The stored document.</param>
+    /// <param name="update">The update-call body.</param>
+    /// <param name="removesMetadata">The body gave <c>"metadata": null</c>: the call's metadata goes.</param>
+    public static PreparedCall ApplyUpdate(byte[] current, UpdateCallRequest update, bool removesMetadata = false)
     {
         var node = JsonNode.Parse(current, documentOptions: WireJson.DocumentOptions)!.AsObject();
         var optedOut = node["opt_out_sensitive_data_storage"]?.GetValueKind() == JsonValueKind.True;
@@ -135,6 +138,10 @@ public static class CallDocuments
         {
             CheckMetadataSize(metadata);
             node["metadata"] = JsonNode.Parse(metadata.GetRawText());
+        }
+        else if (removesMetadata)
+        {
+            node.Remove("metadata");
         }
         var erases = false;
         if (update.OptOutSensitiveDataStorage == true)

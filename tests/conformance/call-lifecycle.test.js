@@ -81,6 +81,15 @@ describe('update', () => {
     assert.deepEqual(got, { ...stored(phone), metadata: second });
   });
 
+  test('update with metadata null removes the metadata and leaves the rest of the call', async () => {
+    const { phone } = await seedPair();
+    await client.call.update(phone.call_id, { metadata: { crm: 'A-1' } });
+    const updated = await client.call.update(phone.call_id, { metadata: null });
+    const { metadata, ...rest } = stored(phone);
+    assert.deepEqual(updated, rest);
+    assert.deepEqual(await client.call.retrieve(phone.call_id), rest);
+  });
+
   test('update with an empty body changes nothing', async () => {
     const { web } = await seedPair();
     assert.deepEqual(await client.call.update(web.call_id, {}), stored(web));

@@ -44,8 +44,15 @@ static class CallsApi
 
     static async Task<IResult> UpdateCall(string call_id, HttpRequest request, ClaimsPrincipal user, ICallStore store, IOptions<CallVaultOptions> options, CancellationToken ct)
     {
-        var update = await RequestBody.ReadJsonAsync(request, options.Value.MaxBodyBytes, CallVaultJsonContext.Default.UpdateCallRequest, new UpdateCallRequest(), ct);
-        var doc = await store.MutateCallAsync(user.WorkspaceId(), call_id, current => current is null ? null : CallDocuments.ApplyUpdate(current, update), ct);
+        UpdateCallRequest update;
+        bool removesMetadata;
+        using (var body = await RequestBody.ReadPooledAsync(request, options.Value.MaxBodyBytes, ct))
+        {
+            update = RequestBody.ParseJson(body.Memory.Span, CallVaultJsonContext.Default.UpdateCallRequest, new UpdateCallRequest());
+            // "metadata": null removes the call's metadata, as null removes a member in a JSON merge patch.
+            removesMetadata = update.Metadata is null && RequestBody.IsExplicitNull(body.Memory.Span, "metadata"u8);
+        }
+        var doc = await store.MutateCallAsync(user.WorkspaceId(), call_id, current => current is null ? null : CallDocuments.ApplyUpdate(current, update, removesMetadata), ct);
         return doc is null ? ApiErrors.NotFound(call_id) : RawJsonResult.One(doc);
     }
 

@@ -62,16 +62,42 @@ static class RequestBody
     {
         // Read from the pooled buffer: list-calls reads a body on every request.
         using var body = await ReadPooledAsync(request, limit, ct);
-        if (body.Memory.Span.Trim(" \t\r\n"u8).IsEmpty)
+        return ParseJson(body.Memory.Span, type, empty);
+    }
+
+    /// <summary>Deserializes a JSON body read already; an empty body or <c>null</c> yields <paramref name="empty"/>.</summary>
+    public static T ParseJson<T>(ReadOnlySpan<byte> body, JsonTypeInfo<T> type, T empty)
+    {
+        if (body.Trim(" \t\r\n"u8).IsEmpty)
             return empty;
         try
         {
-            return JsonSerializer.Deserialize(body.Memory.Span, type) ?? empty;
+            return JsonSerializer.Deserialize(body, type) ?? empty;
         }
         catch (JsonException ex)
         {
             throw new ApiException(StatusCodes.Status400BadRequest, WireJson.Describe(ex));
         }
+    }
+
+    /// <summary>
+    /// Whether a JSON object body gives the top-level property <paramref name="name"/> as <c>null</c> (which a
+    /// nullable model property cannot tell from an absent one). The body must be valid JSON.
+    /// </summary>
+    public static bool IsExplicitNull(ReadOnlySpan<byte> body, ReadOnlySpan<byte> name)
+    {
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = WireJson.DocumentOptions.MaxDepth });
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            return false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var match = reader.ValueTextEquals(name);
+            reader.Read();
+            if (match)
+                return reader.TokenType == JsonTokenType.Null;
+            reader.Skip();
+        }
+        return false;
     }
 
     /// <summary>Parses a body as a JSON document (at most 64 levels deep); malformed JSON is a 400.</summary>

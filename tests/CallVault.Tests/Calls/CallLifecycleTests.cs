@@ -104,6 +104,29 @@ public class CallLifecycleTests
     }
 
     [Fact]
+    public async Task UpdateCallWithNullMetadataRemovesTheMetadataAndNothingElse()
+    {
+        await using var app = await CallVaultApp.StartAsync();
+        var client = await app.ClientForAsync();
+        var call = Phone("c1", start: Base).With("metadata", new JsonObject { ["crm"] = "A-1" }).With("transcript", "hello");
+        await client.ImportAsync(call, Phone("c2", start: Base + 1).With("metadata", new JsonObject { ["crm"] = "B-2" }));
+
+        var answer = await Api.OkJsonAsync(await client.PatchJsonAsync("/v2/update-call/c1", """{ "opt_out_sensitive_data_storage": null, "metadata" : null }"""));
+
+        Assert.False(answer.TryGetProperty("metadata", out _), answer.GetRawText());
+        var expected = call.DeepClone().AsObject();
+        expected.Remove("metadata");
+        var stored = await client.GetCallAsync("c1");
+        Assert.True(JsonNode.DeepEquals(expected, JsonNode.Parse(stored.GetRawText())), stored.GetRawText());
+        Assert.Equal("B-2", (await client.GetCallAsync("c2")).GetProperty("metadata").GetProperty("crm").GetString());
+        // Metadata that is absent, or null only deeper down, is not a removal.
+        await Api.OkJsonAsync(await client.PatchJsonAsync("/v2/update-call/c2", """{"opt_out_sensitive_data_storage":false}"""));
+        Assert.Equal("B-2", (await client.GetCallAsync("c2")).GetProperty("metadata").GetProperty("crm").GetString());
+        await Api.OkJsonAsync(await client.PatchJsonAsync("/v2/update-call/c2", """{"metadata":{"metadata":null}}"""));
+        Assert.Equal(JsonValueKind.Null, (await client.GetCallAsync("c2")).GetProperty("metadata").GetProperty("metadata").ValueKind);
+    }
+
+    [Fact]
     public async Task UpdateCallWithAnEmptyBodyChangesNothing()
     {
         await using var app = await CallVaultApp.StartAsync();
