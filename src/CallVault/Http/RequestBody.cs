@@ -82,11 +82,12 @@ static class RequestBody
 
     /// <summary>
     /// Whether a JSON object body gives the top-level property <paramref name="name"/> as <c>null</c> (which a
-    /// nullable model property cannot tell from an absent one). The body must be valid JSON.
+    /// nullable model property cannot tell from an absent one). The body must be valid JSON that
+    /// the deserializer accepted (so no property is given twice).
     /// </summary>
     public static bool IsExplicitNull(ReadOnlySpan<byte> body, ReadOnlySpan<byte> name)
     {
-        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = WireJson.DocumentOptions.MaxDepth });
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = WireJson.MaxDepth });
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             return false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)

@@ -124,6 +124,9 @@ public class CallLifecycleTests
         Assert.Equal("B-2", (await client.GetCallAsync("c2")).GetProperty("metadata").GetProperty("crm").GetString());
         await Api.OkJsonAsync(await client.PatchJsonAsync("/v2/update-call/c2", """{"metadata":{"metadata":null}}"""));
         Assert.Equal(JsonValueKind.Null, (await client.GetCallAsync("c2")).GetProperty("metadata").GetProperty("metadata").ValueKind);
+        // Given twice, it is a 400 and the stored metadata stays.
+        await Api.AssertErrorAsync(await client.PatchJsonAsync("/v2/update-call/c2", """{"metadata":{"a":1},"metadata":null}"""), HttpStatusCode.BadRequest);
+        Assert.Equal(JsonValueKind.Null, (await client.GetCallAsync("c2")).GetProperty("metadata").GetProperty("metadata").ValueKind);
     }
 
     [Fact]

@@ -38,9 +38,8 @@ public sealed class SqliteCheckpointTests : IDisposable
     public async Task TheWalStaysUnderItsLimitPlusOneTransactionWhileTheWriterCommitsBackToBack()
     {
         const long limit = 2L << 20;
-        await using var store = new SqliteCallStore(DatabasePath, null, limit);
-        await store.MigrateAsync(None);
-        var ws = (await store.GetOrCreateWorkspaceAsync("acme", None)).Id;
+        var (store, ws) = await OpenAsync(limit);
+        await using var _ = store;
         var largest = 0L;
         var transaction = 0L;
         for (var i = 0; i < 40; i++)
@@ -60,9 +59,8 @@ public sealed class SqliteCheckpointTests : IDisposable
     [Fact]
     public async Task AnIdleStoreTruncatesTheWalAndTheDatabaseFileAloneHoldsEveryCommittedCall()
     {
-        await using var store = new SqliteCallStore(DatabasePath);
-        await store.MigrateAsync(None);
-        var ws = (await store.GetOrCreateWorkspaceAsync("acme", None)).Id;
+        var (store, ws) = await OpenAsync(SqliteCheckpointer.DefaultMaxWalBytes);
+        await using var _ = store;
         await store.UpsertCallsAsync(ws, Batch(0, 100), None);
         Assert.True(WalBytes > 1_000_000, "the import should have gone to the WAL first");
 
@@ -76,9 +74,8 @@ public sealed class SqliteCheckpointTests : IDisposable
     [Fact]
     public async Task WritesAfterTheWalWasTruncatedGoOnAndAreCopiedBackAgain()
     {
-        await using var store = new SqliteCallStore(DatabasePath);
-        await store.MigrateAsync(None);
-        var ws = (await store.GetOrCreateWorkspaceAsync("acme", None)).Id;
+        var (store, ws) = await OpenAsync(SqliteCheckpointer.DefaultMaxWalBytes);
+        await using var _ = store;
         for (var round = 0; round < 2; round++)
         {
             await store.UpsertCallsAsync(ws, Batch(round * 20, 20), None);
@@ -87,6 +84,14 @@ public sealed class SqliteCheckpointTests : IDisposable
 
         var page = await store.ListCallsAsync(ws, new CallQuery(null, false, 100, null), None);
         Assert.Equal(40, page.Count);
+    }
+
+    /// <summary>A migrated store on the test's database, with a WAL limit, and its workspace.</summary>
+    async Task<(SqliteCallStore Store, long Workspace)> OpenAsync(long maxWalBytes)
+    {
+        var store = new SqliteCallStore(DatabasePath, null, maxWalBytes);
+        await store.MigrateAsync(None);
+        return (store, (await store.GetOrCreateWorkspaceAsync("acme", None)).Id);
     }
 
     /// <summary>The WAL file's length once it is empty, or after 30 s (the store truncates it 2 s after the last commit).</summary>
