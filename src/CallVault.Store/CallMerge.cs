@@ -13,14 +13,14 @@ public enum CallEvent
 }
 
 /// <summary>
-/// Merges webhook deliveries into the stored call. Deliveries arrive late, twice and out of order, so the
-/// outcome must not depend on their order: the stored call is the union of what arrived, and where two
-/// deliveries disagree on a top-level field the later lifecycle event wins. To know that, the merge state
-/// (kept beside the document, never served) records for each field the rank of the event that wrote it and a
-/// hash of the value written. A field whose current value no longer matches its hash (or has no record) was
-/// written by someone else: update-call, import or sync. Metadata and opt-out written that way belong to the
-/// user and are never overwritten by a delivery; other such fields rank as the stored call's own lifecycle
-/// stage (see <see cref="StageOf"/>). Status only moves forward; opt-out only goes from false to true, and
+/// Merges webhook deliveries (and copies of a call from a sync source, see <see cref="MergeFromSource"/>) into
+/// the stored call. Deliveries arrive late, twice and out of order, so the outcome must not depend on their
+/// order: the stored call is the union of what arrived, and where two deliveries disagree on a top-level field
+/// the later lifecycle event wins. To know that, the merge state (kept beside the document, never served)
+/// records for each field the rank of the event that wrote it and a hash of the value written. A field whose
+/// current value no longer matches its hash (or has no record) was written by someone else: update-call or
+/// import. Metadata and opt-out written that way belong to the user and are never overwritten by a delivery;
+/// other such fields rank as the stored call's own lifecycle stage (see <see cref="StageOf"/>). Status only moves forward; opt-out only goes from false to true, and
 /// an opted-out call never receives sensitive fields.
 /// </summary>
 public static class CallMerge
@@ -40,8 +40,29 @@ public static class CallMerge
     /// </summary>
     public static MergedCall? Merge(StoredCall? current, PreparedCall incoming, CallEvent evt)
     {
-        var rank = (int)evt;
         var delivered = JsonNode.Parse(incoming.Document, documentOptions: WireJson.DocumentOptions)!.AsObject();
+        return Merge(current, delivered, (int)evt, keep: null);
+    }
+
+    /// <summary>
+    /// The stored call after a copy of it from a sync source arrives; null when that changes nothing. The copy
+    /// is a delivery at its own lifecycle stage (<see cref="StageOf"/>), so it obeys the rules of
+    /// <see cref="Merge(StoredCall?, PreparedCall, CallEvent)"/>: what the user changed stays, status only moves
+    /// forward, and an older copy (say ongoing, fetched before the call_analyzed delivery came in) fills gaps
+    /// but changes nothing a later stage wrote. A tie goes to the later arrival, as between deliveries of one
+    /// event: the copy replaces what was written at its own stage, and a delivery at that stage arriving after
+    /// it replaces the copy's values. When the outcome is the copy itself, the copy's bytes are stored as the
+    /// source served them.
+    /// </summary>
+    public static MergedCall? MergeFromSource(StoredCall? current, PreparedCall incoming)
+    {
+        var delivered = JsonNode.Parse(incoming.Document, documentOptions: WireJson.DocumentOptions)!.AsObject();
+        return Merge(current, delivered, StageOf(delivered), keep: incoming);
+    }
+
+    /// <param name="keep">The delivered call, whose bytes are stored as they are when the outcome equals it.</param>
+    static MergedCall? Merge(StoredCall? current, JsonObject delivered, int rank, PreparedCall? keep)
+    {
         var result = current is null
             ? new JsonObject()
             : JsonNode.Parse(current.Document, documentOptions: WireJson.DocumentOptions)!.AsObject();
@@ -89,9 +110,11 @@ public static class CallMerge
         // Erasing what the current document held must also reach the files (a checkpoint in the store).
         erases &= current is not null && CurrentHasSensitive(current.Document);
 
-        var merged = CallDocuments.FromNode(Canonical(result)) with { ErasesSensitiveData = erases };
+        var merged = keep is not null && JsonNode.DeepEquals(result, delivered)
+            ? keep with { ErasesSensitiveData = erases }
+            : CallDocuments.FromNode(Canonical(result)) with { ErasesSensitiveData = erases };
         var state = WriteState(marks);
-        if (current is not null && current.Document.AsSpan().SequenceEqual(merged.Document) && current.MergeState == state)
+        if (current is not null && current.Document.AsSpan().SequenceEqual(merged.Document) && (current.MergeState ?? EmptyState) == state)
             return null;
         return new MergedCall(merged, state);
     }
@@ -190,6 +213,9 @@ public static class CallMerge
             marks[field.Name] = new Mark(field.Value[0].GetInt32(), field.Value[1].GetString()!);
         return marks;
     }
+
+    /// <summary>The state of a call no merge wrote a field of (what a call stored by other writes has).</summary>
+    const string EmptyState = "{}";
 
     static string WriteState(Dictionary<string, Mark> marks)
     {

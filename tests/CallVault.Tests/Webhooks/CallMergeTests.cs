@@ -127,4 +127,66 @@ public class CallMergeTests
         Assert.True(merged.Call.ErasesSensitiveData);
         Assert.False(JsonNode.Parse(merged.Call.Document)!.AsObject().ContainsKey("transcript"));
     }
+
+    [Fact]
+    public void ACopyFromTheSourceOfANewCallIsStoredAsTheSourceServedIt()
+    {
+        // Not the merge's own field order, and a field the model does not know.
+        var copy = Prepare(new JsonObject
+        {
+            ["transcript"] = "Agent: Hi",
+            ["call_status"] = "ended",
+            ["zz_extra"] = new JsonObject { ["b"] = 1, ["a"] = 2 },
+            ["call_id"] = "c1",
+            ["call_type"] = "web_call",
+            ["agent_id"] = "agent_1",
+            ["call_analysis"] = null,
+        });
+        var merged = CallMerge.MergeFromSource(null, copy)!;
+        Assert.Equal(copy.Document, merged.Call.Document);
+        Assert.Null(CallMerge.MergeFromSource(new StoredCall(merged.Call.Document, merged.MergeState), copy));
+    }
+
+    [Fact]
+    public void ASourceCopyReplacesWhatWasWrittenAtItsOwnStageAndNothingOfALaterOne()
+    {
+        var stored = Apply(null, CallEvent.CallEnded, WebhookCalls.Ended("c1"));
+        var copy = WebhookCalls.Ended("c1");
+        copy["disconnection_reason"] = "agent_hangup";
+        stored = ApplyFromSource(stored, copy);
+        Assert.Equal("agent_hangup", (string?)Doc(stored)["disconnection_reason"]);
+
+        stored = Apply(stored, CallEvent.CallAnalyzed, WebhookCalls.Analyzed("c1"));
+        var older = WebhookCalls.Started("c1");
+        older["from_number"] = "+10000000009";
+        older["telephony_identifier"] = new JsonObject { ["twilio_call_sid"] = "CA1" };
+        var doc = Doc(ApplyFromSource(stored, older));
+        Assert.Equal("ended", (string?)doc["call_status"]);
+        Assert.Equal("+14155550100", (string?)doc["from_number"]); // written at a later stage
+        Assert.Equal("CA1", (string?)doc["telephony_identifier"]!["twilio_call_sid"]); // a gap, filled
+        Assert.Equal("The user said hi.", (string?)doc["call_analysis"]!["call_summary"]);
+    }
+
+    [Fact]
+    public void ASourceCopyNeverOverwritesMetadataOrOptOutTheUserSet()
+    {
+        var stored = ApplyFromSource(null, WebhookCalls.Started("c1"));
+        var update = new CallVault.Client.Models.UpdateCallRequest
+        {
+            Metadata = JsonSerializer.SerializeToElement(new { crm_id = "mine" }),
+            OptOutSensitiveDataStorage = true,
+        };
+        stored = stored! with { Document = CallDocuments.ApplyUpdate(stored.Document, update).Document };
+        var doc = Doc(ApplyFromSource(stored, WebhookCalls.Analyzed("c1")));
+        Assert.Equal("mine", (string?)doc["metadata"]!["crm_id"]);
+        Assert.True((bool)doc["opt_out_sensitive_data_storage"]!);
+        Assert.Null(doc["transcript"]);
+        Assert.Equal("ended", (string?)doc["call_status"]);
+    }
+
+    static StoredCall? ApplyFromSource(StoredCall? current, JsonObject call)
+    {
+        var merged = CallMerge.MergeFromSource(current, Prepare(call));
+        return merged is null ? current : new StoredCall(merged.Call.Document, merged.MergeState);
+    }
 }
