@@ -68,6 +68,16 @@ public interface ICallStore : IAsyncDisposable
     /// </summary>
     Task<byte[]?> MergeCallAsync(long workspaceId, string callId, Func<StoredCall?, MergedCall?> change, CancellationToken ct);
 
+    /// <summary>
+    /// <see cref="MergeCallAsync"/> for a batch (a sync page), all or nothing, in one transaction: each call is
+    /// read with its merge state (null if new) and <paramref name="merge"/> decides what is written, or null to
+    /// leave the call as it is. Calls of one id are merged in the order given, each seeing the outcome of the
+    /// one before. As with <see cref="UpsertCallsAsync"/>, a call already opted out stays opted out. The merge
+    /// may be called more than once for a call (when the database asks for the transaction to be retried).
+    /// Returns the number of calls written.
+    /// </summary>
+    Task<int> MergeCallsAsync(long workspaceId, IReadOnlyList<PreparedCall> calls, Func<StoredCall?, PreparedCall, MergedCall?> merge, CancellationToken ct);
+
     /// <summary>Deletes a call and all its data, leaving only its position for pagination; false if absent.</summary>
     Task<bool> DeleteCallAsync(long workspaceId, string callId, CancellationToken ct);
 }

@@ -306,6 +306,73 @@ public sealed class PostgresCallStore : ICallStore
         }, ct);
     }
 
+    public async Task<int> MergeCallsAsync(long workspaceId, IReadOnlyList<PreparedCall> calls, Func<StoredCall?, PreparedCall, MergedCall?> merge, CancellationToken ct)
+    {
+        // Locked in call id order, as Collapse orders an upsert: every writer takes its locks in one order.
+        const string read = """
+            SELECT call_id, doc, merge_state, opted_out FROM calls
+            WHERE workspace_id = @ws AND call_id = ANY(@ids)
+            ORDER BY call_id
+            FOR UPDATE
+            """;
+        const string setStates = """
+            UPDATE calls SET merge_state = u.state
+            FROM unnest(@ids, @states) AS u (call_id, state)
+            WHERE calls.workspace_id = @ws AND calls.call_id = u.call_id
+            """;
+        if (calls.Count == 0)
+            return 0;
+        foreach (var call in calls)
+            CheckStorable(call);
+        var ids = calls.Select(c => c.CallId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        return await RetryAsync(async () =>
+        {
+            while (true)
+            {
+                await using var connection = await _dataSource.OpenConnectionAsync(ct);
+                await using var tx = await connection.BeginTransactionAsync(ct);
+                var stored = new Dictionary<string, (StoredCall Call, bool OptedOut)>(StringComparer.Ordinal);
+                await using (var command = Command(new NpgsqlCommand(read, connection), ("ws", workspaceId), ("ids", ids)))
+                await using (var reader = await command.ExecuteReaderAsync(ct))
+                    while (await reader.ReadAsync(ct))
+                        stored[reader.GetString(0)] = (new StoredCall(reader.GetFieldValue<byte[]>(1), reader.IsDBNull(2) ? null : reader.GetString(2)), reader.GetBoolean(3));
+
+                // Calls of one id merge one after the other; the last outcome is written.
+                var outcomes = new Dictionary<string, MergedCall>(StringComparer.Ordinal);
+                foreach (var given in calls)
+                {
+                    var existed = stored.TryGetValue(given.CallId, out var row);
+                    var current = outcomes.TryGetValue(given.CallId, out var earlier) ? new StoredCall(earlier.Call.Document, earlier.MergeState) : existed ? row.Call : null;
+                    if (merge(current, given) is not { } next)
+                        continue;
+                    if (!string.Equals(next.Call.CallId, given.CallId, StringComparison.Ordinal))
+                        throw new InvalidOperationException("a merge must not change the call id");
+                    CheckStorable(next.Call);
+                    if (!next.Call.Columns.OptedOut && (existed && row.OptedOut || earlier is { Call.Columns.OptedOut: true }))
+                        next = next with { Call = CallDocuments.OptOut(next.Call) };
+                    outcomes[given.CallId] = next;
+                }
+                if (outcomes.Count == 0)
+                    return 0;
+
+                var now = Now();
+                var inserts = outcomes.Where(o => !stored.ContainsKey(o.Key)).OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => o.Value.Call).ToArray();
+                var raced = false;
+                foreach (var chunk in inserts.Chunk(UpsertChunk))
+                    raced |= (await UpsertAsync(connection, workspaceId, chunk, now, ct, insertOnly: true)).Count < chunk.Length;
+                if (raced)
+                    continue; // another process inserted some of them since we looked: read again, locked this time
+                var updates = outcomes.Where(o => stored.ContainsKey(o.Key)).OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => o.Value.Call).ToArray();
+                foreach (var chunk in updates.Chunk(UpsertChunk))
+                    await UpsertAsync(connection, workspaceId, chunk, now, ct);
+                await ExecuteAsync(connection, setStates, ct,
+                    ("ws", workspaceId), ("ids", outcomes.Keys.ToArray()), ("states", outcomes.Values.Select(o => o.MergeState).ToArray()));
+                await tx.CommitAsync(ct);
+                return outcomes.Count;
+            }
+        }, ct);
+    }
+
     public async Task<bool> DeleteCallAsync(long workspaceId, string callId, CancellationToken ct)
     {
         const string sql = """

@@ -293,6 +293,51 @@ public sealed class SqliteCallStore : ICallStore
         return result;
     }
 
+    public async Task<int> MergeCallsAsync(long workspaceId, IReadOnlyList<PreparedCall> calls, Func<StoredCall?, PreparedCall, MergedCall?> merge, CancellationToken ct)
+    {
+        var erased = false;
+        var count = await WriteAsync(async tx =>
+        {
+            var now = Now();
+            const string read = "SELECT doc, merge_state, opted_out FROM calls WHERE workspace_id = $ws AND call_id = $id";
+            await using var select = Command(_writer, tx, read, ("$ws", workspaceId), ("$id", ""));
+            const string setState = "UPDATE calls SET merge_state = $state WHERE workspace_id = $ws AND call_id = $id";
+            await using var state = Command(_writer, tx, setState, ("$ws", workspaceId), ("$id", ""), ("$state", ""));
+            await using var upsert = UpsertCommand(tx);
+            var written = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var given in calls)
+            {
+                select.Parameters["$id"].Value = given.CallId;
+                StoredCall? current = null;
+                var optedOut = false;
+                await using (var reader = await select.ExecuteReaderAsync(ct))
+                    if (await reader.ReadAsync(ct))
+                    {
+                        current = new StoredCall((byte[])reader.GetValue(0), reader.IsDBNull(1) ? null : reader.GetString(1));
+                        optedOut = reader.GetBoolean(2);
+                    }
+                if (merge(current, given) is not { } next)
+                    continue;
+                if (!string.Equals(next.Call.CallId, given.CallId, StringComparison.Ordinal))
+                    throw new InvalidOperationException("a merge must not change the call id");
+                var call = !next.Call.Columns.OptedOut && optedOut ? CallDocuments.OptOut(next.Call) : next.Call;
+                // As in UpsertCallsAsync: opting out erases what the stored document held, even when the merged
+                // document never carried it.
+                erased |= call.ErasesSensitiveData || (call.Columns.OptedOut && current is not null && !optedOut);
+                BindUpsert(upsert, workspaceId, call, now);
+                await upsert.ExecuteNonQueryAsync(ct);
+                state.Parameters["$id"].Value = given.CallId;
+                state.Parameters["$state"].Value = next.MergeState;
+                await state.ExecuteNonQueryAsync(ct);
+                written.Add(given.CallId);
+            }
+            return written.Count;
+        }, ct);
+        if (erased)
+            await CheckpointAsync(ct);
+        return count;
+    }
+
     public async Task<bool> DeleteCallAsync(long workspaceId, string callId, CancellationToken ct)
     {
         var deleted = await WriteAsync(async tx =>

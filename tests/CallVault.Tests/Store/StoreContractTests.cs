@@ -320,6 +320,54 @@ public class StoreContractTests
         Assert.Equal("error", doc["call_status"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task ABatchMergeWritesEveryCallAtOnceSeesEachStoredCallAndKeepsOptOuts()
+    {
+        await using var f = await Fixture.StartAsync();
+        await f.Store.UpsertCallsAsync(f.Workspace, [Call("c0000", n => n["opt_out_sensitive_data_storage"] = true), Call("c0001")], None);
+        var batch = Enumerable.Range(0, 1000).Select(i => Call($"c{i:D4}", n => n["transcript"] = $"text {i}")).ToList();
+        var seen = new Dictionary<string, StoredCall?>();
+
+        var written = await f.Store.MergeCallsAsync(f.Workspace, batch, (current, call) =>
+        {
+            seen[call.CallId] = current;
+            return call.CallId == "c0002" ? null : new MergedCall(call, $$"""{"n":"{{call.CallId}}"}""");
+        }, None);
+
+        Assert.Equal(999, written);
+        Assert.Equal(1000, seen.Count);
+        Assert.NotNull(seen["c0000"]);
+        Assert.Null(seen["c0001"]!.MergeState); // stored by an upsert: no merge state yet
+        Assert.Null(seen["c0003"]);
+        Assert.Null(await f.Store.GetCallAsync(f.Workspace, "c0002", None));
+        var optedOut = JsonNode.Parse(await f.Store.GetCallAsync(f.Workspace, "c0000", None))!;
+        Assert.True((bool)optedOut["opt_out_sensitive_data_storage"]!);
+        Assert.Null(optedOut["transcript"]);
+        Assert.Equal("text 999", (string?)JsonNode.Parse(await f.Store.GetCallAsync(f.Workspace, "c0999", None))!["transcript"]);
+        Assert.Equal(999, (await ListIdsAsync(f.Store, f.Workspace)).Count);
+
+        // The merge state written is what the next merge is given; calls of one id merge one after the other.
+        var states = new List<string?>();
+        await f.Store.MergeCallsAsync(f.Workspace, [Call("c0500"), Call("c0500")], (current, call) =>
+        {
+            states.Add(current!.MergeState);
+            return new MergedCall(call, "{\"n\":" + states.Count + "}");
+        }, None);
+        Assert.Equal(["""{"n":"c0500"}""", """{"n":1}"""], states);
+    }
+
+    [Fact]
+    public async Task ABatchMergeThatFailsPartWayWritesNothing()
+    {
+        await using var f = await Fixture.StartAsync();
+        await f.Store.UpsertCallsAsync(f.Workspace, [Call("c0001")], None);
+        var batch = Enumerable.Range(0, 100).Select(i => Call($"c{i:D4}", n => n["call_status"] = "error")).ToList();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => f.Store.MergeCallsAsync(f.Workspace, batch,
+            (current, call) => call.CallId == "c0050" ? throw new InvalidOperationException("boom") : new MergedCall(call, "{}"), None));
+        Assert.Equal(["c0001"], await ListIdsAsync(f.Store, f.Workspace));
+        Assert.Equal("ended", (string?)JsonNode.Parse(await f.Store.GetCallAsync(f.Workspace, "c0001", None))!["call_status"]);
+    }
+
     static PreparedCall Increment(byte[]? current, string id)
     {
         var count = current is null ? 0 : JsonNode.Parse(current)!["metadata"]!["count"]!.GetValue<int>();
