@@ -11,9 +11,12 @@ sealed record SyncResult(int Copied, int Refreshed, TimeSpan Elapsed);
 /// <summary>
 /// Copies every call of a source into a workspace by walking list-calls in ascending order with
 /// pagination_key. After each committed page the cursor (the last call id) is saved in the workspace's
-/// settings, so a run that is killed resumes where it stopped, and rerunning only fetches what is new; a page
-/// copied twice is simply upserted again. Calls that were registered or ongoing when copied are remembered
-/// and fetched again at the start of the next run, until the source reports them ended.
+/// settings, so a run that is killed resumes where it stopped, and rerunning only fetches what is new. Calls
+/// that were registered or ongoing when copied are remembered and fetched again at the start of the next run,
+/// until the source reports them ended. Each copy is merged into the stored call as a delivery at the copy's
+/// own lifecycle stage (<see cref="CallMerge.MergeFromSource"/>), one transaction per page: a page copied
+/// twice changes nothing, an older copy does not undo what a webhook delivery brought, and the metadata and
+/// opt-out the user set with update-call stay.
 /// </summary>
 sealed class CallSync(ICallStore store, long workspaceId, SourceClient source, Uri sourceUri, int pageSize, long? since)
 {
@@ -47,7 +50,7 @@ sealed class CallSync(ICallStore store, long workspaceId, SourceClient source, U
             var calls = Prepare(page.RootElement.EnumerateArray());
             if (calls.Count == 0)
                 break;
-            await store.UpsertCallsAsync(workspaceId, calls, ct);
+            await store.MergeCallsAsync(workspaceId, calls, CallMerge.MergeFromSource, ct);
             cursor = Track(cursor, calls) with { After = calls[^1].CallId };
             await SaveAsync(cursor, ct);
             copied += calls.Count;
@@ -73,7 +76,7 @@ sealed class CallSync(ICallStore store, long workspaceId, SourceClient source, U
                 fresh.Add(Prepare([doc.RootElement])[0]);
         }
         if (fresh.Count > 0)
-            await store.UpsertCallsAsync(workspaceId, fresh, ct);
+            await store.MergeCallsAsync(workspaceId, fresh, CallMerge.MergeFromSource, ct);
         var next = Track(cursor, fresh);
         next = next with { Pending = [.. next.Pending.Except(gone)] };
         await SaveAsync(next, ct);

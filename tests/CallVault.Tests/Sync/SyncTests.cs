@@ -139,6 +139,82 @@ public class SyncTests
         Assert.NotNull(local7["call_analysis"]);
     }
 
+    /// <summary>Sample calls with one of them, <c>call_000001</c>, still ongoing: no end, transcript or analysis yet.</summary>
+    static List<JsonObject> CallsWithOneOngoing()
+    {
+        var calls = SampleCalls.Generate(3);
+        calls[1]["call_status"] = "ongoing";
+        foreach (var field in new[] { "end_timestamp", "transcript", "disconnection_reason", "call_analysis" })
+            calls[1].Remove(field);
+        return calls;
+    }
+
+    static async Task<JsonObject> LocalCallAsync(string db, string callId) =>
+        JsonNode.Parse((await LocalCallsAsync(db))[callId])!.AsObject();
+
+    [Fact]
+    public async Task MetadataChangedLocallySurvivesARefreshAndARestartWhileTheSourcesNewerFieldsArrive()
+    {
+        await using var upstream = await Upstream.StartAsync(CallsWithOneOngoing());
+        await using var local = await TestDatabase.CreateAsync();
+        Assert.Equal(0, (await CliProcess.RunAsync(SyncArgs(upstream.Url, upstream.Key, local.ConnectionString))).Code);
+
+        // What PATCH /v2/update-call/call_000001 does.
+        await using (var store = await CallStores.OpenAsync(local.ConnectionString, CancellationToken.None))
+        {
+            var ws = await store.FindWorkspaceAsync("archive", CancellationToken.None);
+            var update = new CallVault.Client.Models.UpdateCallRequest { Metadata = JsonSerializer.SerializeToElement(new { crm_id = "mine" }) };
+            Assert.NotNull(await store.MutateCallAsync(ws!.Id, "call_000001", doc => CallDocuments.ApplyUpdate(doc!, update), CancellationToken.None));
+        }
+        // The call ends at the source.
+        var ended = SampleCalls.Generate(3)[1];
+        using var client = new HttpClient { BaseAddress = upstream.Url };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", upstream.Key);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/v2/import-calls", new[] { ended })).StatusCode);
+
+        var (code, stdout, stderr) = await CliProcess.RunAsync(SyncArgs(upstream.Url, upstream.Key, local.ConnectionString));
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Contains("1 unfinished calls refreshed", stdout, StringComparison.Ordinal);
+        var call = await LocalCallAsync(local.ConnectionString, "call_000001");
+        Assert.Equal("""{"crm_id":"mine"}""", call["metadata"]!.ToJsonString());
+        Assert.Equal("ended", (string?)call["call_status"]);
+        Assert.Equal((string?)ended["transcript"], (string?)call["transcript"]);
+        Assert.True(JsonNode.DeepEquals(ended["call_analysis"], call["call_analysis"]));
+
+        // Copied again from the first call: the same outcome, and the other calls still the source's bytes.
+        var restart = await CliProcess.RunAsync(SyncArgs(upstream.Url, upstream.Key, local.ConnectionString, "--restart"));
+        Assert.True(restart.Code == 0, restart.Stderr);
+        var calls = await LocalCallsAsync(local.ConnectionString);
+        Assert.Equal(call.ToJsonString(), JsonNode.Parse(calls["call_000001"])!.ToJsonString());
+        Assert.Equal(upstream.Calls["call_000000"], calls["call_000000"]);
+        Assert.Equal(upstream.Calls["call_000002"], calls["call_000002"]);
+    }
+
+    [Fact]
+    public async Task AnOlderCopyFromTheSourceDoesNotUndoWhatACallAnalyzedDeliveryBrought()
+    {
+        await using var upstream = await Upstream.StartAsync(CallsWithOneOngoing());
+        await using var local = await TestDatabase.CreateAsync();
+        var analyzed = SampleCalls.Generate(3)[1];
+        await using (var store = await CallStores.OpenAsync(local.ConnectionString, CancellationToken.None))
+        {
+            // What a signed call_analyzed delivery to /webhooks/retell/archive does.
+            var ws = await store.GetOrCreateWorkspaceAsync("archive", CancellationToken.None);
+            var delivered = CallDocuments.Prepare(JsonSerializer.SerializeToElement(analyzed));
+            await store.MergeCallAsync(ws.Id, delivered.CallId, current => CallMerge.Merge(current, delivered, CallEvent.CallAnalyzed), CancellationToken.None);
+        }
+
+        var (code, stdout, stderr) = await CliProcess.RunAsync(SyncArgs(upstream.Url, upstream.Key, local.ConnectionString));
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Contains("3 calls copied", stdout, StringComparison.Ordinal);
+        var call = await LocalCallAsync(local.ConnectionString, "call_000001");
+        Assert.Equal("ended", (string?)call["call_status"]);
+        Assert.Equal((string?)analyzed["transcript"], (string?)call["transcript"]);
+        Assert.Equal((long?)analyzed["end_timestamp"], (long?)call["end_timestamp"]);
+        Assert.True(JsonNode.DeepEquals(analyzed["call_analysis"], call["call_analysis"]));
+        Assert.Equal(upstream.Calls["call_000000"], (await LocalCallsAsync(local.ConnectionString))["call_000000"]);
+    }
+
     [Fact]
     public async Task ASourceAnswering429ThenServerErrorsIsWaitedOutAndCopiedCompletely()
     {
