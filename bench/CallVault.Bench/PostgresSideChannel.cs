@@ -28,12 +28,20 @@ sealed class PostgresSideChannel(string url) : DatabaseSideChannel
         _workspace = (long)(await command.ExecuteScalarAsync())!;
     }
 
-    /// <summary>Statistics as autovacuum would leave them after a bulk load, so that the planner knows the table.</summary>
+    /// <summary>
+    /// Statistics as autovacuum would leave them after a bulk load, so that the planner knows the table; then a
+    /// checkpoint, so that the timed requests do not run beside PostgreSQL writing the import's gigabytes back
+    /// to its files (with checkpoint_timeout 15 min that would last the whole run). The SQLite store is in the
+    /// same state at this point: the restart before serving copied its WAL back into the database file.
+    /// </summary>
     public override async Task AfterImportAsync()
     {
-        await using var command = _source.CreateCommand("VACUUM ANALYZE calls");
-        command.CommandTimeout = 0;
-        await command.ExecuteNonQueryAsync();
+        foreach (var sql in new[] { "VACUUM ANALYZE calls", "CHECKPOINT" })
+        {
+            await using var command = _source.CreateCommand(sql);
+            command.CommandTimeout = 0;
+            await command.ExecuteNonQueryAsync();
+        }
     }
 
     public override async Task<long> BytesOnDiskAsync()
