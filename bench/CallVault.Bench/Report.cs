@@ -49,8 +49,8 @@ sealed class Report(BenchOptions options)
         s.AppendLine(inv, $"| bytes on disk per call | {DiskBytesPerCall:N0} ({DiskBytesPerCall / JsonBytesPerCall:F2}x JSON) | <= 1.2x |");
         if (Mixed is { } mixed && Fixed is { } fixedLoad)
         {
-            s.AppendLine(inv, $"| mixed page-50 list-calls, {LoadGenerator.Connections} connections | {mixed.RequestsPerSecond:N0} req/s, p99 {mixed.P99Ms:F1} ms, {mixed.Errors} errors | |");
-            s.AppendLine(inv, $"| fixed {FixedAnswerBytes / 1024.0:N0} kB answer, same load | {fixedLoad.RequestsPerSecond:N0} req/s, p99 {fixedLoad.P99Ms:F1} ms, {fixedLoad.Errors} errors | |");
+            s.AppendLine(inv, $"| mixed page-50 list-calls, {LoadGenerator.Connections} connections (rounds alternating with the fixed answer) | {mixed.RequestsPerSecond:N0} req/s, worst round's p99 {mixed.P99Ms:F1} ms, {mixed.Errors} errors | |");
+            s.AppendLine(inv, $"| fixed {FixedAnswerBytes / 1024.0:N0} kB answer, same load | {fixedLoad.RequestsPerSecond:N0} req/s, worst round's p99 {fixedLoad.P99Ms:F1} ms, {fixedLoad.Errors} errors | |");
             s.AppendLine(inv, $"| ratio mixed / fixed | {mixed.RequestsPerSecond / fixedLoad.RequestsPerSecond:F2} | >= 0.30 |");
         }
         s.AppendLine(inv, $"| server peak memory (VmHWM) while serving | {ServePeakMemoryMb:N0} MB | < 300 MB |");
