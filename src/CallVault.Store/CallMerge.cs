@@ -20,8 +20,8 @@ public enum CallEvent
 /// records for each field the rank of the event that wrote it and a hash of the value written. A field whose
 /// current value no longer matches its hash (or has no record) was written by someone else: update-call or
 /// import. Metadata and opt-out written that way belong to the user and are never overwritten by a delivery;
-/// other such fields rank as the stored call's own lifecycle stage (see <see cref="StageOf"/>). Status only moves forward; opt-out only goes from false to true, and
-/// an opted-out call never receives sensitive fields.
+/// other such fields rank as the stored call's own lifecycle stage (see <see cref="StageOf"/>). Status only
+/// moves forward; opt-out only goes from false to true, and an opted-out call never receives sensitive fields.
 /// </summary>
 public static class CallMerge
 {
