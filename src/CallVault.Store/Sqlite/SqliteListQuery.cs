@@ -23,7 +23,9 @@ namespace CallVault.Store.Sqlite;
 /// that has one), which every index can seek on.</item>
 /// <item>A duration or latency range without a driving filter first counts, up to a cap, how many calls its
 /// own index holds in the range: few, and the page is taken from those and sorted; many, and the calls are
-/// walked in list order with the range as a filter. Both branches are in the SQL; the count disables one.</item>
+/// walked in list order with the range as a filter. Both branches are in the SQL; the count disables one. That
+/// index is led by value classes (<see cref="ValueBuckets"/>): the seek is on the classes of the bounds, and the
+/// exact bounds are checked on its entries.</item>
 /// <item>Only (rowid, sort key, call id) are ordered, and the documents of the page are read afterwards: a
 /// sort, even of the few calls that share a start time, would otherwise copy every document of the page.</item>
 /// </list>
@@ -84,8 +86,8 @@ static class SqliteListQuery
                 // The same bounds on sort_key, which equals start_timestamp wherever that is set: an index range.
                 filters.Add(start.Condition(indexed: true, column: "sort_key"));
             }
-            var duration = AddRange(parameters, "duration_ms", f.DurationMs);
-            var latency = AddRange(parameters, "e2e_p50", f.E2eLatencyP50);
+            var duration = AddIndexedRange(parameters, "duration_ms", "duration_bucket", f.DurationMs);
+            var latency = AddIndexedRange(parameters, "e2e_p50", "e2e_bucket", f.E2eLatencyP50);
             if (duration is not null)
                 filters.Add(duration.Condition(indexed: false));
             if (latency is not null)
@@ -118,10 +120,11 @@ static class SqliteListQuery
             // count, taken once, sets the LIMIT of the branch it rules out to 0, and SQLite skips a query whose
             // limit is 0 before it starts scanning (a WHERE term would be tested on every row).
             var cap = 2_000 + 2 * query.Limit;
-            with = $"WITH probe (n) AS MATERIALIZED (SELECT count(*) FROM (SELECT 1 FROM calls INDEXED BY {probe!.Index} WHERE {counter}{Workspace} AND {probe.Condition(indexed: true)} LIMIT {cap})) ";
+            var seek = probe!.IndexCondition(parameters);
+            with = $"WITH probe (n) AS MATERIALIZED (SELECT count(*) FROM (SELECT 1 FROM calls INDEXED BY {probe.Index} WHERE {counter}{Workspace} AND {seek} LIMIT {cap})) ";
             var few = order.Replace("$limit", $"(CASE WHEN (SELECT n FROM probe) < {cap} THEN $limit ELSE 0 END)", StringComparison.Ordinal);
             var many = order.Replace("$limit", $"(CASE WHEN (SELECT n FROM probe) >= {cap} THEN $limit ELSE 0 END)", StringComparison.Ordinal);
-            branches.Add(Branch($"calls INDEXED BY {probe.Index}", counter, [probe.Condition(indexed: true), .. others, .. filters], few));
+            branches.Add(Branch($"calls INDEXED BY {probe.Index}", counter, [seek, .. others, .. filters], few));
             branches.Add(Branch("calls", counter, [.. others, .. filters], many));
         }
         else if (driver.Values.Count <= MaxBranches)
@@ -189,6 +192,12 @@ static class SqliteListQuery
     {
         public string Index => Column == "duration_ms" ? "calls_by_duration" : "calls_by_e2e_p50";
 
+        /// <summary>The column of the value classes (<see cref="ValueBuckets"/>) that lead <see cref="Index"/>.</summary>
+        public string? BucketColumn { get; init; }
+
+        /// <summary>The bounds as given, for their value classes.</summary>
+        public Threshold? Bounds { get; init; }
+
         /// <summary>The bounds as SQL, on this column or another; not indexed means with a unary +.</summary>
         public string Condition(bool indexed, string? column = null)
         {
@@ -200,6 +209,27 @@ static class SqliteListQuery
                 (null, { } upper) => $"{name} <= {upper}",
                 _ => throw new InvalidOperationException("a range has at least one bound"),
             };
+        }
+
+        /// <summary>
+        /// The range as a seek in <see cref="Index"/>: the value classes of the bounds, bound here (only a query
+        /// that seeks the index may have them), then the exact bounds, which the index entry holds.
+        /// </summary>
+        public string IndexCondition(SqliteParameterCollection parameters)
+        {
+            var column = BucketColumn ?? throw new InvalidOperationException($"{Column} has no index of its own");
+            string? min = null, max = null;
+            if (Bounds?.LowerThreshold is { } lower)
+            {
+                min = $"${column}_min";
+                parameters.AddWithValue(min, ValueBuckets.Of(lower));
+            }
+            if (Bounds?.UpperThreshold is { } upper)
+            {
+                max = $"${column}_max";
+                parameters.AddWithValue(max, ValueBuckets.Of(upper));
+            }
+            return new Range(column, min, max).Condition(indexed: true) + " AND " + Condition(indexed: true);
         }
     }
 
@@ -243,4 +273,8 @@ static class SqliteListQuery
         }
         return min is null && max is null ? null : new Range(column, min, max);
     }
+
+    /// <summary>A duration or latency range, which has an index of its own led by value classes.</summary>
+    static Range? AddIndexedRange(SqliteParameterCollection parameters, string column, string bucketColumn, Threshold? range) =>
+        AddRange(parameters, column, range) is { } exact ? exact with { BucketColumn = bucketColumn, Bounds = range } : null;
 }
