@@ -25,7 +25,7 @@ namespace CallVault.Store.Sqlite;
 /// own index holds in the range: few, and the page is taken from those and sorted; many, and the calls are
 /// walked in list order with the range as a filter. Both branches are in the SQL; the count disables one. That
 /// index is led by value classes (<see cref="ValueBuckets"/>): the seek is on the classes of the bounds, and the
-/// exact bounds are checked on its entries.</item>
+/// exact bounds are checked on its entries; the count reads the classes wholly inside the range first.</item>
 /// <item>Only (rowid, sort key, call id) are ordered, and the documents of the page are read afterwards: a
 /// sort, even of the few calls that share a start time, would otherwise copy every document of the page.</item>
 /// </list>
@@ -120,11 +120,14 @@ static class SqliteListQuery
             // count, taken once, sets the LIMIT of the branch it rules out to 0, and SQLite skips a query whose
             // limit is 0 before it starts scanning (a WHERE term would be tested on every row).
             var cap = 2_000 + 2 * query.Limit;
-            var seek = probe!.IndexCondition(parameters);
-            with = $"WITH probe (n) AS MATERIALIZED (SELECT count(*) FROM (SELECT 1 FROM calls INDEXED BY {probe.Index} WHERE {counter}{Workspace} AND {seek} LIMIT {cap})) ";
+            // The count reads the classes inside the range first, where every entry counts, and the bounds' own
+            // classes (where entries outside the range are skipped) only when those hold fewer than the cap.
+            var seek = probe!.Seek(parameters);
+            var index = $"calls INDEXED BY {probe.Index} WHERE {counter}{Workspace} AND ";
+            with = $"WITH probe (n) AS MATERIALIZED (SELECT count(*) FROM (SELECT 1 FROM {index}{seek.Interior} UNION ALL SELECT 1 FROM {index}{seek.Edges} LIMIT {cap})) ";
             var few = order.Replace("$limit", $"(CASE WHEN (SELECT n FROM probe) < {cap} THEN $limit ELSE 0 END)", StringComparison.Ordinal);
             var many = order.Replace("$limit", $"(CASE WHEN (SELECT n FROM probe) >= {cap} THEN $limit ELSE 0 END)", StringComparison.Ordinal);
-            branches.Add(Branch($"calls INDEXED BY {probe.Index}", counter, [seek, .. others, .. filters], few));
+            branches.Add(Branch($"calls INDEXED BY {probe.Index}", counter, [seek.Whole, .. others, .. filters], few));
             branches.Add(Branch("calls", counter, [.. others, .. filters], many));
         }
         else if (driver.Values.Count <= MaxBranches)
@@ -212,10 +215,12 @@ static class SqliteListQuery
         }
 
         /// <summary>
-        /// The range as a seek in <see cref="Index"/>: the value classes of the bounds, bound here (only a query
-        /// that seeks the index may have them), then the exact bounds, which the index entry holds.
+        /// The range as seeks in <see cref="Index"/>, on the value classes of the bounds (bound here: only a query
+        /// that seeks the index may have them). Every call in a class strictly between the bounds' classes is in
+        /// the range (the classes never decrease with the value); in the bounds' own classes the exact bounds,
+        /// which the index entry holds, decide.
         /// </summary>
-        public string IndexCondition(SqliteParameterCollection parameters)
+        public BucketSeek Seek(SqliteParameterCollection parameters)
         {
             var column = BucketColumn ?? throw new InvalidOperationException($"{Column} has no index of its own");
             string? min = null, max = null;
@@ -229,9 +234,23 @@ static class SqliteListQuery
                 max = $"${column}_max";
                 parameters.AddWithValue(max, ValueBuckets.Of(upper));
             }
-            return new Range(column, min, max).Condition(indexed: true) + " AND " + Condition(indexed: true);
+            var exact = Condition(indexed: true);
+            // The index is partial: a query may use it only where its WHERE says the value is set.
+            var set = $"{Column} IS NOT NULL";
+            return (min, max) switch
+            {
+                ({ } lo, { } hi) => new($"{column} >= {lo} AND {column} <= {hi} AND {exact}", $"{column} > {lo} AND {column} < {hi} AND {set}", $"{column} IN ({lo}, {hi}) AND {exact}"),
+                ({ } lo, null) => new($"{column} >= {lo} AND {exact}", $"{column} > {lo} AND {set}", $"{column} = {lo} AND {exact}"),
+                (null, { } hi) => new($"{column} <= {hi} AND {exact}", $"{column} < {hi} AND {set}", $"{column} = {hi} AND {exact}"),
+                _ => throw new InvalidOperationException("a range has at least one bound"),
+            };
         }
     }
+
+    /// <param name="Whole">Every call in the range.</param>
+    /// <param name="Interior">The calls of the classes strictly between the bounds' classes: all in the range.</param>
+    /// <param name="Edges">The calls of the range in the bounds' own classes.</param>
+    sealed record BucketSeek(string Whole, string Interior, string Edges);
 
     static IReadOnlyList<string>? Wire<T>(IReadOnlyList<T>? values) where T : struct, Enum =>
         values?.Select(v => WireEnum.ToWire(v)).ToList();
