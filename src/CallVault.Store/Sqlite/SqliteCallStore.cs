@@ -62,8 +62,6 @@ public sealed class SqliteCallStore : ICallStore
                 // The WAL file shrinks back to a quarter of its limit each time it starts over. PRAGMA takes no
                 // parameters; the value is a number of the store's own.
                 await ExecuteAsync(_writer, null, $"PRAGMA journal_size_limit = {_maxWalBytes / 4}", ct);
-                // Migration 5 fills the value classes of stored calls with the same function as new writes.
-                _writer.CreateFunction<double?, long?>(ValueBuckets.SqlFunction, ValueBuckets.Of, isDeterministic: true);
                 _checkpointer = new SqliteCheckpointer(_writer.ConnectionString, _path, _maxWalBytes, ct => CheckpointAsync(attempts: 1, ct));
             }
             // Another process may be migrating the same file: read the version inside the write transaction.
@@ -374,11 +372,11 @@ public sealed class SqliteCallStore : ICallStore
         INSERT INTO calls (
             workspace_id, call_id, sort_key, received_at, start_timestamp, agent_id, call_status, call_type,
             direction, from_number, to_number, user_sentiment, call_successful, in_voicemail,
-            disconnection_reason, duration_ms, e2e_p50, opted_out, doc, duration_bucket, e2e_bucket)
+            disconnection_reason, duration_ms, e2e_p50, opted_out, doc)
         VALUES (
             $ws, $id, coalesce($start, $now), $now, $start, $agent, $status, $type,
             $direction, $from, $to, $sentiment, $successful, $voicemail,
-            $disconnection, $duration, $e2e, $opted_out, $doc, $duration_bucket, $e2e_bucket)
+            $disconnection, $duration, $e2e, $opted_out, $doc)
         ON CONFLICT (workspace_id, call_id) DO UPDATE SET
             sort_key = coalesce(excluded.start_timestamp, calls.received_at),
             start_timestamp = excluded.start_timestamp,
@@ -395,15 +393,13 @@ public sealed class SqliteCallStore : ICallStore
             duration_ms = excluded.duration_ms,
             e2e_p50 = excluded.e2e_p50,
             opted_out = excluded.opted_out,
-            doc = excluded.doc,
-            duration_bucket = excluded.duration_bucket,
-            e2e_bucket = excluded.e2e_bucket
+            doc = excluded.doc
         """;
 
     static readonly string[] UpsertParameters =
     [
         "$ws", "$id", "$now", "$start", "$agent", "$status", "$type", "$direction", "$from", "$to", "$sentiment",
-        "$successful", "$voicemail", "$disconnection", "$duration", "$e2e", "$opted_out", "$doc", "$duration_bucket", "$e2e_bucket",
+        "$successful", "$voicemail", "$disconnection", "$duration", "$e2e", "$opted_out", "$doc",
     ];
 
     SqliteCommand UpsertCommand(SqliteTransaction tx)
@@ -437,8 +433,6 @@ public sealed class SqliteCallStore : ICallStore
         p[15].Value = (object?)c.E2eLatencyP50 ?? DBNull.Value;
         p[16].Value = c.OptedOut;
         p[17].Value = call.Document;
-        p[18].Value = (object?)ValueBuckets.Of(c.DurationMs) ?? DBNull.Value;
-        p[19].Value = (object?)ValueBuckets.Of(c.E2eLatencyP50) ?? DBNull.Value;
     }
 
     /// <summary>

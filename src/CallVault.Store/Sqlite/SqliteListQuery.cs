@@ -86,8 +86,8 @@ static class SqliteListQuery
                 // The same bounds on sort_key, which equals start_timestamp wherever that is set: an index range.
                 filters.Add(start.Condition(indexed: true, column: "sort_key"));
             }
-            var duration = AddIndexedRange(parameters, "duration_ms", "duration_bucket", f.DurationMs);
-            var latency = AddIndexedRange(parameters, "e2e_p50", "e2e_bucket", f.E2eLatencyP50);
+            var duration = AddRange(parameters, "duration_ms", f.DurationMs);
+            var latency = AddRange(parameters, "e2e_p50", f.E2eLatencyP50);
             if (duration is not null)
                 filters.Add(duration.Condition(indexed: false));
             if (latency is not null)
@@ -122,7 +122,7 @@ static class SqliteListQuery
             var cap = 2_000 + 2 * query.Limit;
             // The count reads the classes inside the range first, where every entry counts, and the bounds' own
             // classes (where entries outside the range are skipped) only when those hold fewer than the cap.
-            var seek = probe!.Seek(parameters);
+            var seek = probe!.Seek();
             var index = $"calls INDEXED BY {probe.Index} WHERE {counter}{Workspace} AND ";
             with = $"WITH probe (n) AS MATERIALIZED (SELECT count(*) FROM (SELECT 1 FROM {index}{seek.Interior} UNION ALL SELECT 1 FROM {index}{seek.Edges} LIMIT {cap})) ";
             var few = order.Replace("$limit", $"(CASE WHEN (SELECT n FROM probe) < {cap} THEN $limit ELSE 0 END)", StringComparison.Ordinal);
@@ -195,12 +195,6 @@ static class SqliteListQuery
     {
         public string Index => Column == "duration_ms" ? "calls_by_duration" : "calls_by_e2e_p50";
 
-        /// <summary>The column of the value classes (<see cref="ValueBuckets"/>) that lead <see cref="Index"/>.</summary>
-        public string? BucketColumn { get; init; }
-
-        /// <summary>The bounds as given, for their value classes.</summary>
-        public Threshold? Bounds { get; init; }
-
         /// <summary>The bounds as SQL, on this column or another; not indexed means with a unary +.</summary>
         public string Condition(bool indexed, string? column = null)
         {
@@ -215,25 +209,14 @@ static class SqliteListQuery
         }
 
         /// <summary>
-        /// The range as seeks in <see cref="Index"/>, on the value classes of the bounds (bound here: only a query
-        /// that seeks the index may have them). Every call in a class strictly between the bounds' classes is in
-        /// the range (the classes never decrease with the value); in the bounds' own classes the exact bounds,
-        /// which the index entry holds, decide.
+        /// The range as seeks in <see cref="Index"/>, on the value classes of the bounds. Every call in a class
+        /// strictly between the bounds' classes is in the range (the classes never decrease with the value); in
+        /// the bounds' own classes the exact bounds, which the index entry holds, decide.
         /// </summary>
-        public BucketSeek Seek(SqliteParameterCollection parameters)
+        public BucketSeek Seek()
         {
-            var column = BucketColumn ?? throw new InvalidOperationException($"{Column} has no index of its own");
-            string? min = null, max = null;
-            if (Bounds?.LowerThreshold is { } lower)
-            {
-                min = $"${column}_min";
-                parameters.AddWithValue(min, ValueBuckets.Of(lower));
-            }
-            if (Bounds?.UpperThreshold is { } upper)
-            {
-                max = $"${column}_max";
-                parameters.AddWithValue(max, ValueBuckets.Of(upper));
-            }
+            var column = ValueBuckets.Of(Column);
+            var (min, max) = (Lower is { } l ? ValueBuckets.Of(l) : null, Upper is { } u ? ValueBuckets.Of(u) : null);
             var exact = Condition(indexed: true);
             // The index is partial: a query may use it only where its WHERE says the value is set.
             var set = $"{Column} IS NOT NULL";
@@ -292,8 +275,4 @@ static class SqliteListQuery
         }
         return min is null && max is null ? null : new Range(column, min, max);
     }
-
-    /// <summary>A duration or latency range, which has an index of its own led by value classes.</summary>
-    static Range? AddIndexedRange(SqliteParameterCollection parameters, string column, string bucketColumn, Threshold? range) =>
-        AddRange(parameters, column, range) is { } exact ? exact with { BucketColumn = bucketColumn, Bounds = range } : null;
 }

@@ -116,22 +116,17 @@ static class SqliteSchema
         CREATE INDEX calls_by_sentiment  ON calls (workspace_id, user_sentiment, sort_key) WHERE user_sentiment IS NOT NULL;
         CREATE INDEX calls_by_disconnect ON calls (workspace_id, disconnection_reason, sort_key) WHERE disconnection_reason IS NOT NULL;
         """,
-        """
+        $"""
         -- Range indexes that calls append to (issue 3: import rate). Indexed by value alone, every call written
-        -- landed on a random page of each index, and at a million calls most inserts rewrote a page of each:
-        -- about 40% of the writer's time. Now each index is led by a coarse class of the value (ValueBuckets: 64
-        -- per doubling) and ordered by sort_key inside it, so calls written in time order (an import, a sync,
-        -- live webhooks) go to the end of their class; the exact value is the last column, checked on the index
-        -- entry. The classes are computed by the store (callvault_value_bucket on this migration's connection);
-        -- filling them rewrites every row once.
-        ALTER TABLE calls ADD COLUMN duration_bucket INTEGER;
-        ALTER TABLE calls ADD COLUMN e2e_bucket INTEGER;
-        UPDATE calls SET duration_bucket = callvault_value_bucket(duration_ms), e2e_bucket = callvault_value_bucket(e2e_p50)
-        WHERE duration_ms IS NOT NULL OR e2e_p50 IS NOT NULL;
+        -- landed on a random page of each index, and at a million calls most inserts rewrote a page of each.
+        -- Now each index is led by a coarse class of the value (ValueBuckets: 64 per doubling, an expression on
+        -- the column) and ordered by sort_key inside it, so calls written in time order (an import, a sync, live
+        -- webhooks) go to the end of their class; the exact value is the last column, checked on the index entry.
+        -- Building them reads each row once and rewrites none.
         DROP INDEX calls_by_duration;
         DROP INDEX calls_by_e2e_p50;
-        CREATE INDEX calls_by_duration ON calls (workspace_id, duration_bucket, sort_key, duration_ms) WHERE duration_ms IS NOT NULL;
-        CREATE INDEX calls_by_e2e_p50  ON calls (workspace_id, e2e_bucket, sort_key, e2e_p50) WHERE e2e_p50 IS NOT NULL;
+        CREATE INDEX calls_by_duration ON calls (workspace_id, {ValueBuckets.Of("duration_ms")}, sort_key, duration_ms) WHERE duration_ms IS NOT NULL;
+        CREATE INDEX calls_by_e2e_p50  ON calls (workspace_id, {ValueBuckets.Of("e2e_p50")}, sort_key, e2e_p50) WHERE e2e_p50 IS NOT NULL;
         """,
     ];
 }

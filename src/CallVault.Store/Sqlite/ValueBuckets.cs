@@ -5,32 +5,26 @@ namespace CallVault.Store.Sqlite;
 /// written in time order append to the end of each class instead of landing on random pages of the index.
 /// </summary>
 /// <remarks>
-/// A class is the top bits of the number's IEEE 754 form taken in numeric order: the sign, the exponent and the
-/// first six bits of the fraction, so 64 classes per doubling, each at most 1.6% of its values wide. The map never
-/// decreases (a &lt;= b implies Of(a) &lt;= Of(b)), so every value inside [lower, upper] has its class inside
-/// [Of(lower), Of(upper)]: a range query seeks on the classes and checks the exact bounds on the index entries.
-/// It is exact arithmetic on bits, so the class stored with a call and the class of a query bound never
-/// disagree through rounding.
+/// <para>
+/// A class is 64 × the binary exponent of the value plus the first six bits of its fraction: 64 classes per
+/// doubling, each at most 1.6% of its values wide; every value of zero or less is in one class below all others,
+/// and every value from 1e308 up (infinity too) in one above them.
+/// The class never decreases with the value, so every value inside [lower, upper] has its class inside
+/// [class(lower), class(upper)]: a range seeks on the classes of its bounds and checks the exact bounds on the
+/// index entries.
+/// </para>
+/// <para>
+/// It is an SQL expression (SQLite's built-in math functions), not a function of the store's: the indexes are
+/// on the expression itself, so the table holds no extra column, building them reads each row once, and any
+/// SQLite client can still write the table. A query uses an index on an expression only where it writes the same
+/// expression, so <see cref="Of"/> is the one place it is spelled; changing it needs a migration that rebuilds both
+/// indexes. Only the exponent can be off by one in floating point (log2 just below a power of two), and the
+/// fraction term then moves the value back into the same class, so the expression is exact.
+/// </para>
 /// </remarks>
 static class ValueBuckets
 {
-    /// <summary>The name under which the writer's connection knows <see cref="Of(double)"/> (for migration 5).</summary>
-    public const string SqlFunction = "callvault_value_bucket";
-
-    const int DroppedBits = 52 - 6;
-
-    public static long Of(double value)
-    {
-        if (double.IsNaN(value))
-            throw new ArgumentOutOfRangeException(nameof(value), "a bucket needs a number");
-        if (value == 0)
-            value = 0; // -0.0 and 0.0 compare equal, so they share a class
-        var bits = BitConverter.DoubleToInt64Bits(value);
-        // Negative numbers have the sign bit set and grow in magnitude as their bits grow: flipping every bit but
-        // the sign makes the integers order as the numbers do. The arithmetic shift keeps that order.
-        var ordered = bits >= 0 ? bits : bits ^ long.MaxValue;
-        return ordered >> DroppedBits;
-    }
-
-    public static long? Of(double? value) => value is { } v ? Of(v) : null;
+    /// <summary>The class of <paramref name="value"/>, a column or a parameter, as SQL.</summary>
+    public static string Of(string value) =>
+        $"(CASE WHEN {value} >= 1e308 THEN 100000 WHEN {value} > 0 THEN 64 * floor(log2({value})) + floor(64 * ({value} / pow(2, floor(log2({value}))) - 1)) ELSE -100000 END)";
 }

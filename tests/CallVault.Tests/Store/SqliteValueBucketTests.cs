@@ -11,7 +11,7 @@ namespace CallVault.Tests.Store;
 /// The duration and latency indexes of the SQLite store are led by value classes (migration 5), and a range seeks
 /// on the classes of its bounds. A value whose class fell outside its bounds' classes would silently drop out of
 /// the page, so the map must never decrease, on every number a call can hold, and stores filled before the
-/// migration must get the classes of their calls.
+/// migration must get the new indexes over all their calls.
 /// </summary>
 public sealed class SqliteValueBucketTests : IDisposable
 {
@@ -31,23 +31,62 @@ public sealed class SqliteValueBucketTests : IDisposable
                 0 => random.Next(-1_000_000, 10_000_000), // whole milliseconds
                 1 => Math.Round(random.NextDouble() * 5000, 1), // latencies as Retell reports them
                 2 => (random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-5, 12)),
-                _ => Math.Pow(2, random.Next(-10, 40)), // the edges of the classes
+                _ => Math.Pow(2, random.Next(-10, 40)) * (1 + random.Next(64) / 64.0), // the edges of the classes
             });
+        // The smallest steps around each value: where log2 may round to the next exponent.
         values.AddRange([.. values.Select(Math.BitIncrement), .. values.Select(Math.BitDecrement)]);
-        var sorted = values.Order().ToList();
+        var sorted = values.Distinct().Order().ToList();
+        using var classes = new ClassQuery();
+        var previous = classes.Of(sorted[0]);
         for (var i = 1; i < sorted.Count; i++)
-            Assert.True(ValueBuckets.Of(sorted[i - 1]) <= ValueBuckets.Of(sorted[i]), $"{sorted[i - 1]:R} is in class {ValueBuckets.Of(sorted[i - 1])}, {sorted[i]:R} in {ValueBuckets.Of(sorted[i])}");
+        {
+            var current = classes.Of(sorted[i]);
+            Assert.True(previous <= current, $"{sorted[i - 1]:R} is in class {previous}, {sorted[i]:R} in {current}");
+            previous = current;
+        }
     }
 
     [Fact]
-    public void ClassesAreNarrowEnoughToSeekOn()
+    public void ClassesAreNarrowEnoughToSeekOnAndTheSameForIntegersAndReals()
     {
-        // 64 classes per doubling: 1500 ms and 1530 ms (2% apart) are never in one class, 1500 and 1501 often are.
-        Assert.NotEqual(ValueBuckets.Of(1500.0), ValueBuckets.Of(1530.0));
-        Assert.Equal(ValueBuckets.Of(1024.0) + 64, ValueBuckets.Of(2048.0));
-        Assert.Equal(ValueBuckets.Of(0.0), ValueBuckets.Of(-0.0));
-        Assert.True(ValueBuckets.Of(-1.0) < ValueBuckets.Of(0.0));
-        Assert.Equal(ValueBuckets.Of(600_000L), ValueBuckets.Of(600_000.0));
+        using var classes = new ClassQuery();
+        // 64 classes per doubling: 1500 ms and 1530 ms (2% apart) are never in one class, 1500 and 1501 are.
+        Assert.NotEqual(classes.Of(1500.0), classes.Of(1530.0));
+        Assert.Equal(classes.Of(1500.0), classes.Of(1501.0));
+        Assert.Equal(classes.Of(1024.0) + 64, classes.Of(2048.0));
+        Assert.Equal(classes.Of(1024.0) + 1, classes.Of(1040.0));
+        Assert.Equal(classes.Of(1024.0), classes.Of(Math.BitDecrement(1040.0)));
+        Assert.Equal(classes.Of(0.0), classes.Of(-3.5));
+        Assert.True(classes.Of(0.0) < classes.Of(double.Epsilon));
+        Assert.Equal(classes.Of(600_000L), classes.Of(600_000.0));
+    }
+
+    /// <summary>Evaluates the class expression in SQLite, as the indexes and the queries do.</summary>
+    sealed class ClassQuery : IDisposable
+    {
+        readonly SqliteConnection _connection = new("Data Source=:memory:");
+        readonly SqliteCommand _command;
+        readonly SqliteParameter _value;
+
+        public ClassQuery()
+        {
+            _connection.Open();
+            _command = _connection.CreateCommand();
+            _command.CommandText = "SELECT " + ValueBuckets.Of("$v");
+            _value = _command.Parameters.Add("$v", SqliteType.Real);
+        }
+
+        public double Of(object value)
+        {
+            _value.Value = value;
+            return Convert.ToDouble(_command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        public void Dispose()
+        {
+            _command.Dispose();
+            _connection.Dispose();
+        }
     }
 
     [Fact]
@@ -78,7 +117,7 @@ public sealed class SqliteValueBucketTests : IDisposable
     }
 
     [Fact]
-    public async Task AStoreFilledBeforeTheValueClassesGetsThemWhenItIsOpened()
+    public async Task AStoreFilledBeforeTheValueClassesGetsTheirIndexesWhenItIsOpened()
     {
         var calls = Enumerable.Range(0, 300).Select(i => ($"call_{i:D4}", Latency: 500 + i * 7.5, Duration: 10_000L + i * 3_000)).ToList();
         await using (var store = new SqliteCallStore(DatabasePath))
@@ -102,7 +141,7 @@ public sealed class SqliteValueBucketTests : IDisposable
         }
     }
 
-    /// <summary>Makes the test's database what a store of schema 4 left: no value classes, indexes by value.</summary>
+    /// <summary>Makes the test's database what a store of schema 4 left: the range indexes by value alone.</summary>
     async Task RollBackToSchema4Async()
     {
         await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
@@ -111,8 +150,6 @@ public sealed class SqliteValueBucketTests : IDisposable
         command.CommandText = """
             DROP INDEX calls_by_duration;
             DROP INDEX calls_by_e2e_p50;
-            ALTER TABLE calls DROP COLUMN duration_bucket;
-            ALTER TABLE calls DROP COLUMN e2e_bucket;
             CREATE INDEX calls_by_duration ON calls (workspace_id, duration_ms) WHERE duration_ms IS NOT NULL;
             CREATE INDEX calls_by_e2e_p50 ON calls (workspace_id, e2e_p50) WHERE e2e_p50 IS NOT NULL;
             PRAGMA user_version = 4;
