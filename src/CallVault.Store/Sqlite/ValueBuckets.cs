@@ -16,10 +16,11 @@ namespace CallVault.Store.Sqlite;
 /// <para>
 /// It is an SQL expression (SQLite's built-in math functions), not a function of the store's: the indexes are
 /// on the expression itself, so the table holds no extra column, building them reads each row once, and any
-/// SQLite client can still write the table. A query uses an index on an expression only where it writes the same
-/// expression, so <see cref="Of"/> is the one place it is spelled; changing it needs a migration that rebuilds both
-/// indexes. Only the exponent can be off by one in floating point (log2 just below a power of two), and the
-/// fraction term then moves the value back into the same class, so the expression is exact.
+/// SQLite client with the math functions (3.35 or later, as usually built) can still write the table. A query
+/// uses an index on an expression only where it writes the same expression, so <see cref="Of"/> is the one place
+/// it is spelled; changing it needs a migration that rebuilds both indexes. Only the exponent can be off by one
+/// in floating point (log2 just below a power of two), and the fraction term then moves the value back into the
+/// same class, so the expression is exact.
 /// </para>
 /// </remarks>
 static class ValueBuckets
