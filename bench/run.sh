@@ -76,7 +76,7 @@ for s in "${stores[@]}"; do
       db="$work/sqlite/bench.db"; mkdir -p "$work/sqlite" ;;
     postgres)
       if [ ! -x "$root/scripts/postgres.sh" ]; then echo "PostgreSQL is not available on this branch (scripts/postgres.sh missing)" >&2; exit 2; fi
-      db=$("$root/scripts/postgres.sh" start | tail -n 1); pg_started=1 ;;
+      db=$(CALLVAULT_PG_HUGE_PAGES=1 "$root/scripts/postgres.sh" start | tail -n 1); pg_started=1 ;;
   esac
   key=$(dotnet "$server_dll" keys create --workspace bench --db "$db" | tail -n 1)
   mkdir -p "$work/batches"
