@@ -15,7 +15,10 @@ namespace CallVault.Store.Postgres;
 /// in order from such an index with <c>= ANY</c>: PostgreSQL would read every matching row and sort. So the
 /// most selective list of a few values drives the query instead: for each of its values, the index gives
 /// the first <c>limit</c> rows in order (a LATERAL subquery), and the small union is merged. That reads at
-/// most (values x limit) rows, whatever the size of the table.
+/// most (values x limit) index entries, whatever the size of the table. The subqueries read (sort_key, call_id)
+/// alone, which the index holds, and only the documents of the merged page are read afterwards, by primary key:
+/// reading them in the subqueries decompressed (values x limit) documents to serve limit of them (two agents
+/// with two flags, 1,000,000 calls, page of 1000: 54 ms median).
 /// </remarks>
 static class PostgresListQuery
 {
@@ -23,14 +26,16 @@ static class PostgresListQuery
     const int MaxDrivingValues = 16;
 
     const string Select = "SELECT doc FROM calls WHERE workspace_id = @ws";
-    const string DrivenSelect = "SELECT c.doc FROM unnest(@driver) AS v(value) CROSS JOIN LATERAL (SELECT sort_key, call_id, doc FROM calls WHERE workspace_id = @ws";
+    const string DrivenSelect = "SELECT d.doc FROM (SELECT c.sort_key, c.call_id FROM unnest(@driver) AS v(value) CROSS JOIN LATERAL (SELECT sort_key, call_id FROM calls WHERE workspace_id = @ws";
     const string AfterDescending = " AND (sort_key, call_id) < (@after_sort, @after_id)";
     const string AfterAscending = " AND (sort_key, call_id) > (@after_sort, @after_id)";
     const string OrderDescending = " ORDER BY sort_key DESC, call_id DESC LIMIT @limit";
     const string OrderAscending = " ORDER BY sort_key ASC, call_id ASC LIMIT @limit";
     const string DrivenEnd = ") c";
-    const string DrivenOrderDescending = " ORDER BY c.sort_key DESC, c.call_id DESC LIMIT @limit";
-    const string DrivenOrderAscending = " ORDER BY c.sort_key ASC, c.call_id ASC LIMIT @limit";
+    const string DrivenOrderDescending = " ORDER BY c.sort_key DESC, c.call_id DESC LIMIT @limit) p"
+        + " JOIN calls d ON d.workspace_id = @ws AND d.call_id = p.call_id ORDER BY p.sort_key DESC, p.call_id DESC";
+    const string DrivenOrderAscending = " ORDER BY c.sort_key ASC, c.call_id ASC LIMIT @limit) p"
+        + " JOIN calls d ON d.workspace_id = @ws AND d.call_id = p.call_id ORDER BY p.sort_key ASC, p.call_id ASC";
 
     /// <summary>A list filter reduced to the values that can match, with its column and array type.</summary>
     sealed record ListFilter(string Column, object[] Values, NpgsqlDbType ElementType);
