@@ -15,10 +15,10 @@ namespace CallVault.Store.Postgres;
 /// in order from such an index with <c>= ANY</c>: PostgreSQL would read every matching row and sort. So the
 /// most selective list of a few values drives the query instead: for each of its values, the index gives
 /// the first <c>limit</c> rows in order (a LATERAL subquery), and the small union is merged. That reads at
-/// most (values x limit) index entries, whatever the size of the table. The subqueries read (sort_key, call_id)
-/// alone, which the index holds, and only the documents of the merged page are read afterwards, by primary key:
-/// reading them in the subqueries decompressed (values x limit) documents to serve limit of them (two agents
-/// with two flags, 1,000,000 calls, page of 1000: 54 ms median).
+/// most (values x limit) index entries, whatever the size of the table. The subqueries select (sort_key, call_id)
+/// alone, and only the documents of the merged page are read afterwards, by primary key: selecting them in the
+/// subqueries decompressed (values x limit) documents to serve limit of them (two agents with two flags,
+/// 1,000,000 calls, page of 1000: median 54 ms that way, 30 ms this way).
 /// </remarks>
 static class PostgresListQuery
 {

@@ -101,7 +101,7 @@ public sealed class SqliteValueBucketTests : IDisposable
         var calls = new List<(string Id, double Latency, long Duration)>();
         for (var i = 0; i < latencies.Length * durations.Length; i++)
             calls.Add(($"call_{i:D4}", latencies[i % latencies.Length], durations[i % durations.Length]));
-        await store.UpsertCallsAsync(ws, [.. calls.Select(c => Call(c.Id, c.Latency, c.Duration, 1_700_000_000_000L + calls.IndexOf(c)))], None);
+        await store.UpsertCallsAsync(ws, [.. calls.Select((c, i) => Call(c.Id, c.Latency, c.Duration, 1_700_000_000_000L + i))], None);
 
         var bounds = latencies.Concat(durations.Select(d => (double)d)).Distinct().ToList();
         foreach (var lower in bounds.Prepend(double.NaN))
@@ -111,20 +111,20 @@ public sealed class SqliteValueBucketTests : IDisposable
                 if (range.LowerThreshold is null && range.UpperThreshold is null)
                     continue;
                 bool Inside(double v) => (range.LowerThreshold is not { } lo || v >= lo) && (range.UpperThreshold is not { } hi || v <= hi);
-                Assert.Equal(Expected(calls.Where(c => Inside(c.Latency))), await ListAsync(store, ws, new CallFilter { E2eLatencyP50 = range }));
-                Assert.Equal(Expected(calls.Where(c => Inside(c.Duration))), await ListAsync(store, ws, new CallFilter { DurationMs = range }));
+                Assert.Equal(Expected(calls.Where(c => Inside(c.Latency)).Select(c => c.Id)), await ListAsync(store, ws, new CallFilter { E2eLatencyP50 = range }));
+                Assert.Equal(Expected(calls.Where(c => Inside(c.Duration)).Select(c => c.Id)), await ListAsync(store, ws, new CallFilter { DurationMs = range }));
             }
     }
 
     [Fact]
     public async Task AStoreFilledBeforeTheValueClassesGetsTheirIndexesWhenItIsOpened()
     {
-        var calls = Enumerable.Range(0, 300).Select(i => ($"call_{i:D4}", Latency: 500 + i * 7.5, Duration: 10_000L + i * 3_000)).ToList();
+        var calls = Enumerable.Range(0, 300).Select(i => (Id: $"call_{i:D4}", Latency: 500 + i * 7.5, Duration: 10_000L + i * 3_000)).ToList();
         await using (var store = new SqliteCallStore(DatabasePath))
         {
             await store.MigrateAsync(None);
             var ws = (await store.GetOrCreateWorkspaceAsync("acme", None)).Id;
-            await store.UpsertCallsAsync(ws, [.. calls.Select((c, i) => Call(c.Item1, c.Latency, c.Duration, 1_700_000_000_000L + i))], None);
+            await store.UpsertCallsAsync(ws, [.. calls.Select((c, i) => Call(c.Id, c.Latency, c.Duration, 1_700_000_000_000L + i))], None);
         }
         await RollBackToSchema4Async();
 
@@ -134,9 +134,9 @@ public sealed class SqliteValueBucketTests : IDisposable
             var ws = (await store.FindWorkspaceAsync("acme", None))!.Id;
             var latency = new Threshold { LowerThreshold = 1000, UpperThreshold = 1600 };
             var duration = new Threshold { LowerThreshold = 400_000 };
-            Assert.Equal(Expected(calls.Where(c => c.Latency is >= 1000 and <= 1600).Select(c => (c.Item1, c.Latency, c.Duration))),
+            Assert.Equal(Expected(calls.Where(c => c.Latency is >= 1000 and <= 1600).Select(c => c.Id)),
                 await ListAsync(store, ws, new CallFilter { E2eLatencyP50 = latency }));
-            Assert.Equal(Expected(calls.Where(c => c.Duration >= 400_000).Select(c => (c.Item1, c.Latency, c.Duration))),
+            Assert.Equal(Expected(calls.Where(c => c.Duration >= 400_000).Select(c => c.Id)),
                 await ListAsync(store, ws, new CallFilter { DurationMs = duration }));
         }
     }
@@ -169,8 +169,7 @@ public sealed class SqliteValueBucketTests : IDisposable
     });
 
     /// <summary>The ids in list order (newest first; the test's calls start in id order).</summary>
-    static List<string> Expected(IEnumerable<(string Id, double Latency, long Duration)> calls) =>
-        [.. calls.Select(c => c.Id).OrderDescending(StringComparer.Ordinal)];
+    static List<string> Expected(IEnumerable<string> ids) => [.. ids.OrderDescending(StringComparer.Ordinal)];
 
     static async Task<List<string>> ListAsync(SqliteCallStore store, long ws, CallFilter filter)
     {
