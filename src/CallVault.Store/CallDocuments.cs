@@ -193,7 +193,7 @@ public static class CallDocuments
     /// Writes JSON that was parsed from input. The parser lets an escaped lone surrogate (<c>"\ud800"</c>)
     /// through, but it cannot be written as UTF-8: that is bad input, not a server error.
     /// </summary>
-    static byte[] Written(Func<byte[]> write)
+    static T Written<T>(Func<T> write)
     {
         try
         {
@@ -226,7 +226,7 @@ public static class CallDocuments
 
     static void CheckMetadataSize(JsonElement metadata)
     {
-        var size = Written(() => WireJson.ToBytes(metadata)).Length;
+        var size = Written(() => WireJson.WrittenLength(metadata));
         if (size > MaxMetadataBytes)
             throw new CallValidationException($"metadata is {size} bytes as JSON; at most {MaxMetadataBytes} are allowed");
     }

@@ -33,6 +33,8 @@ public class WireJsonTests
         using var document = JsonDocument.Parse(json);
         Assert.Equal(Encoding.UTF8.GetString(WireJson.ToBytes(document.RootElement)), Encoding.UTF8.GetString(WireJson.Minified(document.RootElement)));
         Assert.Equal(WireJson.ToBytes(document.RootElement), WireJson.Minified(document.RootElement));
+        Assert.Equal(WireJson.ToBytes(document.RootElement).Length, WireJson.WrittenLength(document.RootElement));
+        Assert.Equal(WireJson.ToBytes(document.RootElement).Length, WireJson.WrittenLength(document.RootElement)); // the reused writer starts over
     }
 
     [Fact]
@@ -54,6 +56,10 @@ public class WireJsonTests
         var expected = Assert.Throws<InvalidOperationException>(() => WireJson.ToBytes(document.RootElement));
         var actual = Assert.Throws<InvalidOperationException>(() => WireJson.Minified(document.RootElement));
         Assert.Equal(expected.Message, actual.Message);
+        Assert.Equal(expected.Message, Assert.Throws<InvalidOperationException>(() => WireJson.WrittenLength(document.RootElement)).Message);
+        // The thread's counting writer was left halfway through a document; the next count is still exact.
+        using var next = JsonDocument.Parse("{\"after\":\"a failure\"}");
+        Assert.Equal(21, WireJson.WrittenLength(next.RootElement));
     }
 
     [Fact]
