@@ -223,6 +223,49 @@ public sealed class ListQueryPlanTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ANarrowRangeAloneIsWalkedPageByPageAndFromAnyCursorExactlyInOrder()
+    {
+        // Alone, a range of few calls bounds its page by the start times in its own index; many calls share a
+        // start time here (and every call without one shares the receive time), so pages end inside ties.
+        CallFilter[] filters =
+        [
+            new() { DurationMs = new Threshold { LowerThreshold = 100_000, UpperThreshold = 110_000 } },
+            new() { DurationMs = new Threshold { LowerThreshold = 290_000 } },
+            new() { E2eLatencyP50 = new Threshold { UpperThreshold = 520 } },
+            new() { E2eLatencyP50 = new Threshold { LowerThreshold = 1200, UpperThreshold = 1230.5 } },
+        ];
+        var r = new Random(5);
+        foreach (var filter in filters)
+            foreach (var ascending in new[] { false, true })
+            {
+                var all = Expected(filter, ascending, int.MaxValue, null);
+                Assert.InRange(all.Count, 50, 1_000); // under the probe's cap: the range's index serves the pages
+                foreach (var limit in new[] { 1, 7, 50 })
+                {
+                    var seen = new List<string>();
+                    CallPosition? after = null;
+                    while (true)
+                    {
+                        var page = await Actual(new CallQuery(filter, ascending, limit, after));
+                        Assert.InRange(page.Count, 0, limit);
+                        if (page.Count == 0)
+                            break;
+                        seen.AddRange(page);
+                        after = await _store.FindPositionAsync(_workspace, page[^1], CancellationToken.None);
+                    }
+                    Assert.Equal(all, seen);
+                }
+                // Cursors on calls outside the range, and on the deleted call.
+                for (var i = 0; i < 30; i++)
+                {
+                    var cursor = i == 0 ? "call_00042" : _rows[r.Next(_rows.Count)].CallId;
+                    var after = await _store.FindPositionAsync(_workspace, cursor, CancellationToken.None);
+                    Assert.Equal(Expected(filter, ascending, 7, after), await Actual(new CallQuery(filter, ascending, 7, after)));
+                }
+            }
+    }
+
+    [Fact]
     public async Task ALatencyRangeGivesTheSamePageWhetherItHoldsFewCallsOrMany()
     {
         // Wide: more calls than the probe's cap, so the list order is walked. Narrow: taken from the range's index.
