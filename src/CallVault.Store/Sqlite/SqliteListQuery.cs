@@ -129,12 +129,20 @@ static class SqliteListQuery
             var seek = probe!.Seek();
             var index = $"calls INDEXED BY {probe.Index} WHERE {counter}{Workspace} AND ";
             with = $"WITH probe (n) AS MATERIALIZED (SELECT count(*) FROM (SELECT 1 FROM {index}{seek.Interior} UNION ALL SELECT 1 FROM {index}{seek.Edges} LIMIT {cap})) ";
-            var fewOnly = $"(CASE WHEN (SELECT n FROM probe) < {cap} THEN $limit ELSE 0 END)";
+            // Both bounds in one class: that class's entries, in list order, are read until a page of them is in
+            // the range, with neither the count nor a sort. CASE evaluates the count only when it is needed.
+            var oneClass = seek.OneClass is { } same ? $"WHEN {same.Test} THEN 0 " : "";
+            var fewOnly = $"(CASE {oneClass}WHEN (SELECT n FROM probe) < {cap} THEN $limit ELSE 0 END)";
             var few = order.Replace("$limit", fewOnly, StringComparison.Ordinal);
-            var many = order.Replace("$limit", $"(CASE WHEN (SELECT n FROM probe) >= {cap} THEN $limit ELSE 0 END)", StringComparison.Ordinal);
+            var many = order.Replace("$limit", $"(CASE {oneClass}WHEN (SELECT n FROM probe) >= {cap} THEN $limit ELSE 0 END)", StringComparison.Ordinal);
             List<string> fewConditions = [seek.Whole, .. others, .. filters];
             if (rangeAlone && others.Count == 0)
                 fewConditions.Add(PageEdge(index + seek.Whole, query.After is not null, query.Ascending, fewOnly));
+            if (seek.OneClass is { } single)
+            {
+                var inClass = order.Replace("$limit", $"(CASE WHEN {single.Test} THEN $limit ELSE 0 END)", StringComparison.Ordinal);
+                branches.Add(Branch($"calls INDEXED BY {probe.Index}", counter, [single.Calls, .. others, .. filters], inClass));
+            }
             branches.Add(Branch($"calls INDEXED BY {probe.Index}", counter, fewConditions, few));
             branches.Add(Branch("calls", counter, [.. others, .. filters], many));
         }
@@ -248,7 +256,10 @@ static class SqliteListQuery
             var set = $"{Column} IS NOT NULL";
             return (min, max) switch
             {
-                ({ } lo, { } hi) => new($"{column} >= {lo} AND {column} <= {hi} AND {exact}", $"{column} > {lo} AND {column} < {hi} AND {set}", $"{column} IN ({lo}, {hi}) AND {exact}"),
+                ({ } lo, { } hi) => new($"{column} >= {lo} AND {column} <= {hi} AND {exact}", $"{column} > {lo} AND {column} < {hi} AND {set}", $"{column} IN ({lo}, {hi}) AND {exact}")
+                {
+                    OneClass = new($"{lo} = {hi}", $"{column} = {lo} AND {exact}"),
+                },
                 ({ } lo, null) => new($"{column} >= {lo} AND {exact}", $"{column} > {lo} AND {set}", $"{column} = {lo} AND {exact}"),
                 (null, { } hi) => new($"{column} <= {hi} AND {exact}", $"{column} < {hi} AND {set}", $"{column} = {hi} AND {exact}"),
                 _ => throw new InvalidOperationException("a range has at least one bound"),
@@ -259,7 +270,11 @@ static class SqliteListQuery
     /// <param name="Whole">Every call in the range.</param>
     /// <param name="Interior">The calls of the classes strictly between the bounds' classes: all in the range.</param>
     /// <param name="Edges">The calls of the range in the bounds' own classes.</param>
-    sealed record BucketSeek(string Whole, string Interior, string Edges);
+    sealed record BucketSeek(string Whole, string Interior, string Edges)
+    {
+        /// <summary>With both bounds: whether they are in one class, and the range's calls seeked as that class.</summary>
+        public (string Test, string Calls)? OneClass { get; init; }
+    }
 
     static IReadOnlyList<string>? Wire<T>(IReadOnlyList<T>? values) where T : struct, Enum =>
         values?.Select(v => WireEnum.ToWire(v)).ToList();

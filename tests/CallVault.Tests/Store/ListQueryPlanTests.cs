@@ -223,23 +223,28 @@ public sealed class ListQueryPlanTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ANarrowRangeAloneIsWalkedPageByPageAndFromAnyCursorExactlyInOrder()
+    public async Task ANarrowRangeIsWalkedPageByPageAndFromAnyCursorExactlyInOrder()
     {
-        // Alone, a range of few calls bounds its page by the start times in its own index; many calls share a
-        // start time here (and every call without one shares the receive time), so pages end inside ties.
+        // Alone, a range of few calls bounds its page by the start times in its own index; within one value class
+        // it is read in list order. Many calls share a start time here (and every call without one shares the
+        // receive time), so pages end inside ties.
         CallFilter[] filters =
         [
             new() { DurationMs = new Threshold { LowerThreshold = 100_000, UpperThreshold = 110_000 } },
             new() { DurationMs = new Threshold { LowerThreshold = 290_000 } },
             new() { E2eLatencyP50 = new Threshold { UpperThreshold = 520 } },
             new() { E2eLatencyP50 = new Threshold { LowerThreshold = 1200, UpperThreshold = 1230.5 } },
+            // Both bounds in one value class (64 per doubling: [1216, 1232) and [200,704, 202,752)).
+            new() { E2eLatencyP50 = new Threshold { LowerThreshold = 1216, UpperThreshold = 1231.9 } },
+            new() { DurationMs = new Threshold { LowerThreshold = 200_800, UpperThreshold = 202_700 } },
+            new() { E2eLatencyP50 = new Threshold { LowerThreshold = 1216.5, UpperThreshold = 1231 }, Direction = [CallDirection.Inbound] },
         ];
         var r = new Random(5);
         foreach (var filter in filters)
             foreach (var ascending in new[] { false, true })
             {
                 var all = Expected(filter, ascending, int.MaxValue, null);
-                Assert.InRange(all.Count, 50, 1_000); // under the probe's cap: the range's index serves the pages
+                Assert.InRange(all.Count, 10, 1_000); // under the probe's cap: the range's index serves the pages
                 foreach (var limit in new[] { 1, 7, 50 })
                 {
                     var seen = new List<string>();
