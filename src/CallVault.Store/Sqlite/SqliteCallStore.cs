@@ -476,10 +476,10 @@ public sealed class SqliteCallStore : ICallStore
     /// runs with synchronous=NORMAL, so its commit only appends to the WAL; the WAL file is synced here, after
     /// the write lock is released. The caller still waits for the sync, as with synchronous=FULL, but the next
     /// transaction no longer does: an import's next batch is written while this one's frames reach the disk
-    /// (issue 3: the syncs took 8.5 s of the writer's 59.5 s for a million calls, in-process). A sync covers everything written to the file
-    /// before it, so each acknowledged write is on disk, whichever sync gets there first. A crash before the
-    /// sync loses only commits nobody was told about, and cannot corrupt the database: SQLite ignores WAL
-    /// frames after the first one whose checksum fails.
+    /// (issue 3: the syncs took 8.5 s of the writer's 59.5 s for a million calls, in-process). A sync covers
+    /// everything written to the file before it, so each acknowledged write is on disk, whichever sync gets
+    /// there first. A crash before the sync loses only commits nobody was told about, and cannot corrupt the
+    /// database: SQLite ignores WAL frames after the first one whose checksum fails.
     /// </summary>
     async Task<T> WriteAsync<T>(Func<SqliteTransaction, Task<T>> work, CancellationToken ct)
     {

@@ -172,7 +172,7 @@ static class SqliteListQuery
     static string PageEdge(string rangeSeek, bool hasCursor, bool ascending, string fewOnly)
     {
         var beyondCursor = hasCursor ? (ascending ? " AND sort_key > $after_sort" : " AND sort_key < $after_sort") : "";
-        var (direction, compare, open) = ascending ? ("ASC", "<=", long.MaxValue) : ("DESC", ">=", long.MinValue);
+        var (direction, compare, open) = ascending ? ("ASC", "<=", "9223372036854775807") : ("DESC", ">=", "-9223372036854775808");
         var limit = fewOnly.Replace("$limit", "1", StringComparison.Ordinal);
         return $"sort_key {compare} coalesce((SELECT sort_key FROM {rangeSeek}{beyondCursor} ORDER BY sort_key {direction} LIMIT {limit} OFFSET $limit - 1), {open})";
     }
