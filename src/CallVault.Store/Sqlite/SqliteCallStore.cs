@@ -542,22 +542,32 @@ public sealed class SqliteCallStore : ICallStore
 
     /// <summary>
     /// When no commit has come for a while: the WAL gives its disk space back (a TRUNCATE checkpoint, one
-    /// attempt), and the writer's page cache its memory.
+    /// attempt), and the writer's page cache its memory. The C heap is trimmed only when the cache gave back
+    /// at least <see cref="TrimAfterBytes"/> (after an import): trimming walks the whole heap and returns pages
+    /// that the next queries' allocations would fault in again, which a server taking a webhook every few
+    /// seconds would otherwise do at each pause.
     /// </summary>
     async Task IdleAsync(CancellationToken ct)
     {
         await CheckpointAsync(attempts: 1, ct);
+        long released;
         await _writeLock.WaitAsync(ct);
         try
         {
+            var cached = WriterCacheBytes();
             await ExecuteAsync(_writer, null, "PRAGMA shrink_memory", ct);
+            released = cached - WriterCacheBytes();
         }
         finally
         {
             _writeLock.Release();
         }
-        NativeHeap.Trim();
+        if (released >= TrimAfterBytes)
+            NativeHeap.Trim();
     }
+
+    /// <summary>What the writer kept cached before its cache grew to 256 MiB: less released is not worth a heap trim.</summary>
+    const long TrimAfterBytes = 64L << 20;
 
     /// <summary>Runs a query on a pooled reader with its prepared statement and reads the result.</summary>
     async Task<T> ReadAsync<T>(string sql, (string Name, object? Value)[] parameters, Func<SqliteDataReader, Task<T>> read, CancellationToken ct)
