@@ -36,9 +36,17 @@ sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
 
     static string Option(string name) => name.StartsWith('-') ? name : "--" + name;
 
+    /// <summary>
+    /// The host's default watches its content root, the current folder, and every folder below it for changes to
+    /// appsettings.json (inotify on Linux). The default store is <c>./callvault.db</c> in that folder, so every
+    /// write to its WAL woke the watcher: 15% more server CPU per imported call (issue 3). The server reads its
+    /// settings once at start; an argument given after this one can still turn the reload back on.
+    /// </summary>
+    internal const string NoConfigReload = "--hostBuilder:reloadConfigOnChange=false";
+
     public static async Task<int> RunAsync(string[] hostArgs, string? database, string? urls, bool printFirstKey, CancellationToken ct)
     {
-        var builder = WebApplication.CreateBuilder(hostArgs);
+        var builder = WebApplication.CreateBuilder([NoConfigReload, .. hostArgs]);
         if (!string.IsNullOrWhiteSpace(database))
             builder.Configuration[$"{CallVaultOptions.Section}:{nameof(CallVaultOptions.Database)}"] = database;
         builder.WebHost.UseUrls(string.IsNullOrWhiteSpace(urls) ? Settings.DefaultUrls : urls);

@@ -23,4 +23,29 @@ public class ServeCliTests
         Assert.Contains("2000", await tooLarge.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.OK, small.StatusCode);
     }
+
+    /// <summary>
+    /// The host's default would watch the current folder and all below it for changes to appsettings.json, and the
+    /// default store lives in that folder: every write to its WAL would wake the watcher (issue 3). The server
+    /// reads its settings once, so it holds no inotify instance at all. Linux only: it reads /proc, as CI runs.
+    /// </summary>
+    [Fact]
+    public async Task ServeDoesNotWatchItsFoldersForSettingsChanges()
+    {
+        Assert.True(OperatingSystem.IsLinux(), "this test reads the server's open files from /proc");
+        using var folder = new SqliteFolder();
+        await using var server = await CallVaultProcess.ServeAsync(folder.DatabasePath);
+        var key = await server.WaitForLineAsync(line => line.StartsWith("cv_", StringComparison.Ordinal));
+        var imported = await server.ClientWithKey(key).PostAsync("/v2/import-calls", new StringContent(
+            """[{"call_id": "call_watch", "agent_id": "agent_1", "call_type": "web_call", "call_status": "ended"}]""",
+            Encoding.UTF8, "application/json"));
+
+        var files = Directory.GetFiles($"/proc/{server.ProcessId}/fd")
+            .Select(fd => new FileInfo(fd).LinkTarget)
+            .ToList();
+
+        Assert.Equal(HttpStatusCode.OK, imported.StatusCode);
+        Assert.Contains(files, target => target is not null && target.EndsWith(Path.GetFileName(folder.DatabasePath), StringComparison.Ordinal));
+        Assert.DoesNotContain(files, target => target is not null && target.Contains("inotify", StringComparison.Ordinal));
+    }
 }

@@ -111,6 +111,8 @@ public static class CallVaultProcess
 
         public Uri BaseAddress { get; }
 
+        public int ProcessId => _process.Id;
+
         public string Output
         {
             get { lock (_output) return _output.ToString(); }
