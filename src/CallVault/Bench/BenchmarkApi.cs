@@ -15,7 +15,7 @@ static class BenchmarkApi
 
     public static IEndpointRouteBuilder MapBenchmark(this IEndpointRouteBuilder routes)
     {
-        var bench = routes.MapGroup("/bench");
+        var bench = routes.MapGroup("/bench").AddEndpointFilter<ApiExceptionFilter>(); // as list-calls
         bench.MapPut("/fixed-answer", SetFixedAnswer).WithName("SetFixedAnswer").WithSummary("Sets the body that POST /bench/fixed-answer returns.");
         bench.MapPost("/fixed-answer", FixedAnswer).WithName("FixedAnswer").WithSummary("Reads the request like list-calls and returns the fixed body.");
         return routes;

@@ -23,9 +23,12 @@ static class ApiErrors
     public static Task WriteUnhandledAsync(HttpContext context)
     {
         var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
-        return error is BadHttpRequestException bad
-            ? WriteAsync(context, bad.StatusCode, bad.Message)
-            : WriteAsync(context, StatusCodes.Status500InternalServerError, "internal server error");
+        return error switch
+        {
+            BadHttpRequestException bad => WriteAsync(context, bad.StatusCode, bad.Message),
+            ApiException api => WriteAsync(context, api.Status, api.Message),
+            _ => WriteAsync(context, StatusCodes.Status500InternalServerError, "internal server error"),
+        };
     }
 
     /// <summary>Gives bodiless framework answers (unknown route, wrong method) a message too.</summary>

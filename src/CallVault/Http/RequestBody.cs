@@ -50,6 +50,13 @@ static class RequestBody
             }
             return new PooledBody(buffer, length);
         }
+        catch (BadHttpRequestException ex)
+        {
+            // The client broke the framing of its body (a bad chunk, or it went away mid-body): its error, answered
+            // like any other bad request, not logged as a server failure by the last-resort handler.
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw new ApiException(ex.StatusCode, ex.Message);
+        }
         catch
         {
             ArrayPool<byte>.Shared.Return(buffer);

@@ -25,6 +25,39 @@ public class ServeCliTests
     }
 
     /// <summary>
+    /// A body whose chunked framing is broken is the client's error: a 400 with the framework's reason as the
+    /// message, and nothing in the server's log (the last-resort handler used to log it as a failure with its
+    /// stack, as it did for every load generator that hung up mid-body).
+    /// </summary>
+    [Fact]
+    public async Task ABrokenChunkedBodyIsA400WithAMessageAndNoFailureInTheLog()
+    {
+        using var folder = new SqliteFolder();
+        await using var server = await CallVaultProcess.ServeAsync(folder.DatabasePath);
+        var key = await server.WaitForLineAsync(line => line.StartsWith("cv_", StringComparison.Ordinal));
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port);
+        var stream = socket.GetStream();
+        var request = $"POST /v2/list-calls HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n"
+            + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var answer = new StringBuilder();
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            answer.AppendLine(line);
+            if (line.StartsWith('{'))
+                break;
+        }
+        await Task.Delay(500); // a log line would be written as the request ends
+
+        Assert.StartsWith("HTTP/1.1 400", answer.ToString(), StringComparison.Ordinal);
+        Assert.Contains("{\"message\":\"Bad chunk size data.\"}", answer.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("fail:", server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", server.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>
     /// The host's default would watch the current folder and all below it for changes to appsettings.json, and the
     /// default store lives in that folder: every write to its WAL would wake the watcher (issue 3). The server
     /// reads its settings once, so it holds no inotify instance at all. Linux only: it reads /proc, as CI runs.
