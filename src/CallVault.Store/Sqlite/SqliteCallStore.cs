@@ -533,6 +533,9 @@ public sealed class SqliteCallStore : ICallStore
     /// </summary>
     const int WriterCacheKib = -262_144;
 
+    /// <summary>How many times SQLite recompiled the list statements of the idle readers (tests).</summary>
+    internal long ListStatementRecompilations() => _readers.Recompilations();
+
     /// <summary>The bytes the writer's page cache holds (tests).</summary>
     internal long WriterCacheBytes()
     {

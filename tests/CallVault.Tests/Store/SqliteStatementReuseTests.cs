@@ -1,0 +1,85 @@
+using System.Text.Json.Nodes;
+using CallVault.Client.Models;
+using CallVault.Store;
+using CallVault.Store.Sqlite;
+
+namespace CallVault.Tests.Store;
+
+/// <summary>
+/// A list query's statement is prepared once per reader and reused: SQLite must not recompile it because new
+/// values were bound (issue 3: it did, on every request, because the planner read the bound LIMIT).
+/// </summary>
+public sealed class SqliteStatementReuseTests : IDisposable
+{
+    static readonly CancellationToken None = CancellationToken.None;
+    readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("callvault-statements-");
+
+    static PreparedCall Call(int i) => CallDocuments.FromNode(new JsonObject
+    {
+        ["call_id"] = $"call_{i:D4}",
+        ["agent_id"] = $"agent_{i % 3}",
+        ["call_type"] = "phone_call",
+        ["call_status"] = "ended",
+        ["start_timestamp"] = 1_700_000_000_000L + (i / 2) * 1000, // pairs share a start time
+        ["latency"] = new JsonObject { ["e2e"] = new JsonObject { ["p50"] = 1000.0 + (i % 40) * 25 } },
+    });
+
+    [Fact]
+    public async Task PagesOfEveryShapeAreServedByStatementsThatAreNeverRecompiled()
+    {
+        await using var store = new SqliteCallStore(Path.Combine(_folder.FullName, "calls.db"));
+        await store.MigrateAsync(None);
+        var ws = (await store.GetOrCreateWorkspaceAsync("w", None)).Id;
+        var calls = Enumerable.Range(0, 300).Select(Call).ToList();
+        await store.UpsertCallsAsync(ws, calls, None);
+        var all = calls.Select(c => JsonNode.Parse(c.Document)!.AsObject()).ToList();
+
+        CallFilter?[] filters =
+        [
+            null,
+            new() { AgentId = ["agent_1"] },
+            new() { AgentId = ["agent_0", "agent_2"] },
+            new() { E2eLatencyP50 = new Threshold { LowerThreshold = 1200, UpperThreshold = 1600 } },
+            new() { StartTimestamp = new Threshold { LowerThreshold = 1_700_000_010_000L, UpperThreshold = 1_700_000_090_000L } },
+        ];
+        foreach (var filter in filters)
+        {
+            var expected = all.Where(c => Matches(filter, c))
+                .OrderByDescending(c => c["start_timestamp"]!.GetValue<long>())
+                .ThenByDescending(c => c["call_id"]!.GetValue<string>(), StringComparer.Ordinal)
+                .Select(c => c["call_id"]!.GetValue<string>())
+                .ToList();
+            // The same statement, walked page by page: the cursor's values change at every request.
+            var walked = new List<string>();
+            CallPosition? after = null;
+            while (true)
+            {
+                using var page = await store.ListPageAsync(ws, new CallQuery(filter, false, 7, after), None);
+                var ids = page.ToArrays().Select(d => JsonNode.Parse(d)!["call_id"]!.GetValue<string>()).ToList();
+                walked.AddRange(ids);
+                if (ids.Count < 7)
+                    break;
+                var last = all.Single(c => c["call_id"]!.GetValue<string>() == ids[^1]);
+                after = new CallPosition(last["start_timestamp"]!.GetValue<long>(), ids[^1]);
+            }
+            Assert.Equal(expected, walked);
+            Assert.True(expected.Count > 14, "each filter should take several pages");
+        }
+
+        Assert.Equal(0, store.ListStatementRecompilations());
+    }
+
+    static bool Matches(CallFilter? filter, JsonObject call)
+    {
+        if (filter is null)
+            return true;
+        var agent = call["agent_id"]!.GetValue<string>();
+        var start = call["start_timestamp"]!.GetValue<long>();
+        var p50 = call["latency"]!["e2e"]!["p50"]!.GetValue<double>();
+        return (filter.AgentId is null || filter.AgentId.Contains(agent))
+            && (filter.E2eLatencyP50 is not { } e2e || (p50 >= e2e.LowerThreshold && p50 <= e2e.UpperThreshold))
+            && (filter.StartTimestamp is not { } range || (start >= range.LowerThreshold && start <= range.UpperThreshold));
+    }
+
+    public void Dispose() => _folder.Delete(recursive: true);
+}
