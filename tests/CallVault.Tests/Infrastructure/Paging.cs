@@ -22,4 +22,13 @@ public static class Paging
                 await betweenPages();
         }
     }
+
+    /// <summary>The call ids of <paramref name="calls"/> in the default list order: start time descending, ties by call id in byte order, descending.</summary>
+    public static List<string> IdsInListOrder(IEnumerable<JsonObject> calls) =>
+    [
+        .. calls
+            .OrderByDescending(c => c["start_timestamp"]!.GetValue<long>())
+            .ThenByDescending(c => c["call_id"]!.GetValue<string>(), StringComparer.Ordinal)
+            .Select(c => c["call_id"]!.GetValue<string>()),
+    ];
 }

@@ -147,11 +147,7 @@ public class SeveralServersTests
         var calls = Enumerable.Range(0, 120).Select(i => Call($"call-{(i * 37) % 120:D3}", start: 1_700_000_000_000 + (i % 40) * 1000)).ToList();
         await ImportAsync(a, calls.Take(60));
         await ImportAsync(b, calls.Skip(60));
-        var expected = calls
-            .OrderByDescending(c => c["start_timestamp"]!.GetValue<long>())
-            .ThenByDescending(c => c["call_id"]!.GetValue<string>(), StringComparer.Ordinal)
-            .Select(c => c["call_id"]!.GetValue<string>())
-            .ToList();
+        var expected = Paging.IdsInListOrder(calls);
 
         var seen = new List<string>();
         string? key = null;

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using CallVault.Client.Models;
 using CallVault.Store;
 using CallVault.Store.Sqlite;
+using CallVault.Tests.Infrastructure;
 
 namespace CallVault.Tests.Store;
 
@@ -44,11 +45,7 @@ public sealed class SqliteStatementReuseTests : IDisposable
         ];
         foreach (var filter in filters)
         {
-            var expected = all.Where(c => Matches(filter, c))
-                .OrderByDescending(c => c["start_timestamp"]!.GetValue<long>())
-                .ThenByDescending(c => c["call_id"]!.GetValue<string>(), StringComparer.Ordinal)
-                .Select(c => c["call_id"]!.GetValue<string>())
-                .ToList();
+            var expected = Paging.IdsInListOrder(all.Where(c => Matches(filter, c)));
             // The same statement, walked page by page: the cursor's values change at every request.
             var walked = new List<string>();
             CallPosition? after = null;
