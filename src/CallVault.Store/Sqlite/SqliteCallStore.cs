@@ -225,10 +225,19 @@ public sealed class SqliteCallStore : ICallStore
             await using var optedOut = Command(_writer, tx, "SELECT opted_out FROM calls WHERE workspace_id = $ws AND call_id = $id");
             var optedOutWs = optedOut.Parameters.AddWithValue("$ws", workspaceId);
             var optedOutId = optedOut.Parameters.AddWithValue("$id", "");
+            await using var insert = UpsertCommand(tx, InsertNewSql);
             await using var upsert = UpsertCommand(tx);
             foreach (var given in calls)
             {
                 var call = given;
+                // Most imported calls are new: one statement writes them, and only a call already stored is
+                // looked up, for the opt-out it may carry, and replaced.
+                BindUpsert(insert, workspaceId, call, now);
+                if (await insert.ExecuteNonQueryAsync(ct) == 1)
+                {
+                    erased |= call.ErasesSensitiveData;
+                    continue;
+                }
                 optedOutId.Value = call.CallId;
                 var stored = await optedOut.ExecuteScalarAsync(ct); // null when new, else 0 or 1
                 if (!call.Columns.OptedOut && stored is 1L)
@@ -373,7 +382,7 @@ public sealed class SqliteCallStore : ICallStore
 
     // ---- plumbing ----
 
-    const string UpsertSql = """
+    const string InsertSql = """
         INSERT INTO calls (
             workspace_id, call_id, sort_key, received_at, start_timestamp, agent_id, call_status, call_type,
             direction, from_number, to_number, user_sentiment, call_successful, in_voicemail,
@@ -382,7 +391,13 @@ public sealed class SqliteCallStore : ICallStore
             $ws, $id, coalesce($start, $now), $now, $start, $agent, $status, $type,
             $direction, $from, $to, $sentiment, $successful, $voicemail,
             $disconnection, $duration, $e2e, $opted_out, $doc)
-        ON CONFLICT (workspace_id, call_id) DO UPDATE SET
+        """;
+
+    /// <summary>Writes a call that is not stored yet, and nothing (no row changed) when it is.</summary>
+    const string InsertNewSql = InsertSql + " ON CONFLICT (workspace_id, call_id) DO NOTHING";
+
+    const string UpsertSql = InsertSql + """
+         ON CONFLICT (workspace_id, call_id) DO UPDATE SET
             sort_key = coalesce(excluded.start_timestamp, calls.received_at),
             start_timestamp = excluded.start_timestamp,
             agent_id = excluded.agent_id,
@@ -407,9 +422,9 @@ public sealed class SqliteCallStore : ICallStore
         "$successful", "$voicemail", "$disconnection", "$duration", "$e2e", "$opted_out", "$doc",
     ];
 
-    SqliteCommand UpsertCommand(SqliteTransaction tx)
+    SqliteCommand UpsertCommand(SqliteTransaction tx, string sql = UpsertSql)
     {
-        var command = Command(_writer, tx, UpsertSql);
+        var command = Command(_writer, tx, sql);
         foreach (var name in UpsertParameters)
             command.Parameters.Add(new SqliteParameter { ParameterName = name });
         command.Prepare();
