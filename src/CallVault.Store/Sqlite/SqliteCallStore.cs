@@ -225,8 +225,8 @@ public sealed class SqliteCallStore : ICallStore
             await using var optedOut = Command(_writer, tx, "SELECT opted_out FROM calls WHERE workspace_id = $ws AND call_id = $id");
             var optedOutWs = optedOut.Parameters.AddWithValue("$ws", workspaceId);
             var optedOutId = optedOut.Parameters.AddWithValue("$id", "");
-            await using var insert = UpsertCommand(tx, InsertNewSql);
-            await using var upsert = UpsertCommand(tx);
+            await using var insert = CallWriteCommand(tx, InsertNewSql);
+            await using var upsert = CallWriteCommand(tx, UpsertSql);
             foreach (var given in calls)
             {
                 var call = given;
@@ -268,7 +268,7 @@ public sealed class SqliteCallStore : ICallStore
             if (!string.Equals(next.CallId, callId, StringComparison.Ordinal))
                 throw new InvalidOperationException("a mutation must not change the call id");
             erased = next.ErasesSensitiveData;
-            await using var upsert = UpsertCommand(tx);
+            await using var upsert = CallWriteCommand(tx, UpsertSql);
             BindUpsert(upsert, workspaceId, next, Now());
             await upsert.ExecuteNonQueryAsync(ct);
             return next.Document;
@@ -295,7 +295,7 @@ public sealed class SqliteCallStore : ICallStore
             if (!string.Equals(next.Call.CallId, callId, StringComparison.Ordinal))
                 throw new InvalidOperationException("a merge must not change the call id");
             erased = next.Call.ErasesSensitiveData;
-            await using var upsert = UpsertCommand(tx);
+            await using var upsert = CallWriteCommand(tx, UpsertSql);
             BindUpsert(upsert, workspaceId, next.Call, Now());
             await upsert.ExecuteNonQueryAsync(ct);
             const string state = "UPDATE calls SET merge_state = $state WHERE workspace_id = $ws AND call_id = $id";
@@ -317,7 +317,7 @@ public sealed class SqliteCallStore : ICallStore
             await using var select = Command(_writer, tx, read, ("$ws", workspaceId), ("$id", ""));
             const string setState = "UPDATE calls SET merge_state = $state WHERE workspace_id = $ws AND call_id = $id";
             await using var state = Command(_writer, tx, setState, ("$ws", workspaceId), ("$id", ""), ("$state", ""));
-            await using var upsert = UpsertCommand(tx);
+            await using var upsert = CallWriteCommand(tx, UpsertSql);
             var written = new HashSet<string>(StringComparer.Ordinal);
             foreach (var given in calls)
             {
@@ -422,7 +422,8 @@ public sealed class SqliteCallStore : ICallStore
         "$successful", "$voicemail", "$disconnection", "$duration", "$e2e", "$opted_out", "$doc",
     ];
 
-    SqliteCommand UpsertCommand(SqliteTransaction tx, string sql = UpsertSql)
+    /// <summary>A prepared statement that writes one call (<see cref="InsertNewSql"/> or <see cref="UpsertSql"/>), bound by <see cref="BindUpsert"/>.</summary>
+    SqliteCommand CallWriteCommand(SqliteTransaction tx, string sql)
     {
         var command = Command(_writer, tx, sql);
         foreach (var name in UpsertParameters)

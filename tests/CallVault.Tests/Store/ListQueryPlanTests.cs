@@ -4,6 +4,8 @@ using CallVault.Client.Models;
 using CallVault.Store;
 using CallVault.Store.Sqlite;
 
+using CallVault.Tests.Infrastructure;
+
 namespace CallVault.Tests.Store;
 
 /// <summary>
@@ -138,32 +140,9 @@ public sealed class ListQueryPlanTests : IAsyncLifetime
         };
     }
 
-    static bool Matches(Call c, CallFilter f)
-    {
-        static bool AnyOf<T>(IReadOnlyList<T>? values, T? value) =>
-            values is not { Count: > 0 } || (value is not null && values.Contains(value));
-        static bool AnyOfStruct<T>(IReadOnlyList<T>? values, T? value) where T : struct =>
-            values is not { Count: > 0 } || (value is { } v && values.Contains(v));
-        static bool Within(Threshold? t, double? value) =>
-            t is null || (value is { } v && (t.LowerThreshold is not { } lo || v >= lo) && (t.UpperThreshold is not { } hi || v <= hi));
-        return AnyOf(f.AgentId, c.AgentId)
-            && AnyOfStruct(f.CallStatus, c.CallStatus)
-            && AnyOfStruct(f.CallType, c.CallType)
-            && AnyOfStruct(f.Direction, c.Direction)
-            && AnyOf(f.FromNumber, c.FromNumber)
-            && AnyOf(f.ToNumber, c.ToNumber)
-            && AnyOfStruct(f.UserSentiment, c.CallAnalysis?.UserSentiment)
-            && AnyOfStruct(f.CallSuccessful, c.CallAnalysis?.CallSuccessful)
-            && AnyOfStruct(f.InVoicemail, c.CallAnalysis?.InVoicemail)
-            && AnyOfStruct(f.DisconnectionReason, c.DisconnectionReason)
-            && Within(f.StartTimestamp, c.StartTimestamp)
-            && Within(f.DurationMs, c.DurationMs)
-            && Within(f.E2eLatencyP50, c.Latency?.E2e?.P50);
-    }
-
     List<string> Expected(CallFilter? filter, bool ascending, int limit, CallPosition? after)
     {
-        var rows = _rows.Where(r => r.CallId != "call_00042" && (filter is null || Matches(r.Call, filter)));
+        var rows = _rows.Where(r => r.CallId != "call_00042" && filter.Matches(r.Call));
         var ordered = ascending
             ? rows.OrderBy(r => r.SortKey).ThenBy(r => r.CallId, StringComparer.Ordinal)
             : rows.OrderByDescending(r => r.SortKey).ThenByDescending(r => r.CallId, StringComparer.Ordinal);

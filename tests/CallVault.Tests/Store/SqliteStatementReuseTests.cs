@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using CallVault.Client.Models;
 using CallVault.Store;
@@ -10,10 +11,9 @@ namespace CallVault.Tests.Store;
 /// A list query's statement is prepared once per reader and reused: SQLite must not recompile it because new
 /// values were bound (issue 3: it did, on every request, because the planner read the bound LIMIT).
 /// </summary>
-public sealed class SqliteStatementReuseTests : IDisposable
+public sealed class SqliteStatementReuseTests
 {
     static readonly CancellationToken None = CancellationToken.None;
-    readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("callvault-statements-");
 
     static PreparedCall Call(int i) => CallDocuments.FromNode(new JsonObject
     {
@@ -28,12 +28,14 @@ public sealed class SqliteStatementReuseTests : IDisposable
     [Fact]
     public async Task PagesOfEveryShapeAreServedByStatementsThatAreNeverRecompiled()
     {
-        await using var store = new SqliteCallStore(Path.Combine(_folder.FullName, "calls.db"));
+        using var folder = new SqliteFolder();
+        await using var store = new SqliteCallStore(folder.DatabasePath);
         await store.MigrateAsync(None);
         var ws = (await store.GetOrCreateWorkspaceAsync("w", None)).Id;
         var calls = Enumerable.Range(0, 300).Select(Call).ToList();
         await store.UpsertCallsAsync(ws, calls, None);
         var all = calls.Select(c => JsonNode.Parse(c.Document)!.AsObject()).ToList();
+        var models = calls.ToDictionary(c => c.CallId, c => JsonSerializer.Deserialize(c.Document, CallVaultJsonContext.Default.Call)!);
 
         CallFilter?[] filters =
         [
@@ -45,7 +47,7 @@ public sealed class SqliteStatementReuseTests : IDisposable
         ];
         foreach (var filter in filters)
         {
-            var expected = Paging.IdsInListOrder(all.Where(c => Matches(filter, c)));
+            var expected = Paging.IdsInListOrder(all.Where(c => filter.Matches(models[c["call_id"]!.GetValue<string>()])));
             // The same statement, walked page by page: the cursor's values change at every request.
             var walked = new List<string>();
             CallPosition? after = null;
@@ -65,18 +67,4 @@ public sealed class SqliteStatementReuseTests : IDisposable
 
         Assert.Equal(0, store.ListStatementRecompilations());
     }
-
-    static bool Matches(CallFilter? filter, JsonObject call)
-    {
-        if (filter is null)
-            return true;
-        var agent = call["agent_id"]!.GetValue<string>();
-        var start = call["start_timestamp"]!.GetValue<long>();
-        var p50 = call["latency"]!["e2e"]!["p50"]!.GetValue<double>();
-        return (filter.AgentId is null || filter.AgentId.Contains(agent))
-            && (filter.E2eLatencyP50 is not { } e2e || (p50 >= e2e.LowerThreshold && p50 <= e2e.UpperThreshold))
-            && (filter.StartTimestamp is not { } range || (start >= range.LowerThreshold && start <= range.UpperThreshold));
-    }
-
-    public void Dispose() => _folder.Delete(recursive: true);
 }

@@ -184,27 +184,6 @@ public class StoreContractTests
         }, start: random.Next(3) == 0 ? null : 1_000_000 + random.Next(30) * 1000))];
     }
 
-    static bool Matches(Call c, CallFilter f)
-    {
-        static bool In(IReadOnlyList<string>? list, string? value) => list is not { Count: > 0 } || value is not null && list.Contains(value);
-        static bool Is<T>(IReadOnlyList<T>? list, T? value) where T : struct => list is not { Count: > 0 } || value is { } v && list.Contains(v);
-        static bool InRange(Threshold? range, double? value) =>
-            range is null || value is { } v && (range.LowerThreshold is not { } lo || v >= lo) && (range.UpperThreshold is not { } hi || v <= hi);
-        return In(f.AgentId, c.AgentId)
-            && Is(f.CallStatus, (CallStatus?)c.CallStatus)
-            && Is(f.CallType, (CallType?)c.CallType)
-            && Is(f.Direction, c.Direction)
-            && In(f.FromNumber, c.FromNumber)
-            && In(f.ToNumber, c.ToNumber)
-            && Is(f.UserSentiment, c.CallAnalysis?.UserSentiment)
-            && Is(f.CallSuccessful, c.CallAnalysis?.CallSuccessful)
-            && Is(f.InVoicemail, c.CallAnalysis?.InVoicemail)
-            && Is(f.DisconnectionReason, c.DisconnectionReason)
-            && InRange(f.StartTimestamp, c.StartTimestamp)
-            && InRange(f.DurationMs, c.DurationMs)
-            && InRange(f.E2eLatencyP50, c.Latency?.E2e?.P50);
-    }
-
     public static TheoryData<string> Filters => new()
     {
         "{}",
@@ -246,7 +225,7 @@ public class StoreContractTests
         foreach (var c in calls)
             positions[c.CallId] = (await f.Store.FindPositionAsync(f.Workspace, c.CallId, None))!.Value;
         var expected = calls
-            .Where(c => Matches(JsonSerializer.Deserialize(c.Document, CallVaultJsonContext.Default.Call)!, filter))
+            .Where(c => filter.Matches(JsonSerializer.Deserialize(c.Document, CallVaultJsonContext.Default.Call)!))
             .Select(c => positions[c.CallId])
             .OrderBy(p => p.SortKey).ThenBy(p => Encoding.UTF8.GetBytes(p.CallId), Comparer<byte[]>.Create((x, y) => x.AsSpan().SequenceCompareTo(y)))
             .Select(p => p.CallId)
