@@ -101,17 +101,17 @@ foreach (var limit in new[] { 50, 1000 })
     foreach (var shape in shapes)
     {
         var requests = limit == 1000 && options.Quick ? Math.Min(options.Requests, 50) : options.Requests;
-        var (median, p99, rows, cpu) = await TimeShapeAsync(http, shape, limit, requests, options.Quick ? 3 : 20, options.ServerPid, responseBuffer);
+        var timing = await TimeShapeAsync(http, shape, limit, requests, options.Quick ? 3 : 20, options.ServerPid, responseBuffer);
         var read = await side.RowsReadAsync(shape.Request(0, limit));
-        report.Add(shape.Name, limit, median, p99, rows, read, cpu);
-        Console.Error.WriteLine($"  {shape.Name,-24} limit {limit,4}: median {median:F2} ms, p99 {p99:F2} ms, {rows} rows, {read?.ToString("F2", CultureInfo.InvariantCulture) ?? "-"} read/row, server CPU {cpu:F0} µs/request");
+        report.Add(shape.Name, limit, timing, read);
+        Console.Error.WriteLine($"  {shape.Name,-24} limit {limit,4}: median {timing.Median:F2} ms, p99 {timing.P99:F2} ms, {timing.Rows} rows, {read?.ToString("F2", CultureInfo.InvariantCulture) ?? "-"} read/row, server CPU {timing.CpuMicroseconds:F0} µs, {timing.ReadCalls:F0} read calls, {timing.PageFaults:F1} page faults per request");
     }
 }
 
 // The floor: the same round trip when the answer costs the server nothing.
 {
-    var (median, p99, rows, cpu) = await TimeShapeAsync(http, shapes[0], 50, options.Requests, options.Quick ? 3 : 20, options.ServerPid, responseBuffer, "/bench/fixed-answer");
-    report.Add("(floor: fixed answer of the same size)", 50, median, p99, rows, null, cpu);
+    var timing = await TimeShapeAsync(http, shapes[0], 50, options.Requests, options.Quick ? 3 : 20, options.ServerPid, responseBuffer, "/bench/fixed-answer");
+    report.Add("(floor: fixed answer of the same size)", 50, timing, null);
 }
 
 // ---- mixed load vs the fixed answer ----
@@ -173,15 +173,15 @@ static async Task<List<string>> ListIdsAsync(HttpClient http, ListCallsRequest r
     return [.. doc.RootElement.EnumerateArray().Select(c => c.GetProperty("call_id").GetString()!)];
 }
 
-static async Task<(double Median, double P99, int Rows, double CpuMicroseconds)> TimeShapeAsync(HttpClient http, Shape shape, int limit, int requests, int warmup, int serverPid, byte[] buffer, string path = "/v2/list-calls")
+static async Task<ShapeTiming> TimeShapeAsync(HttpClient http, Shape shape, int limit, int requests, int warmup, int serverPid, byte[] buffer, string path = "/v2/list-calls")
 {
     var timings = new List<double>(requests);
     var rows = 0;
-    var cpuBefore = 0.0;
+    var (cpuBefore, readsBefore, faultsBefore) = (0.0, 0L, 0L);
     for (var i = -warmup; i < requests; i++)
     {
         if (i == 0)
-            cpuBefore = ServerMemory.CpuSeconds(serverPid);
+            (cpuBefore, readsBefore, faultsBefore) = (ServerMemory.CpuSeconds(serverPid), ServerMemory.ReadCalls(serverPid), ServerMemory.PageFaults(serverPid));
         var clock = Stopwatch.StartNew();
         var length = await PostAsync(http, path, shape.Request(Math.Max(i, 0), limit), buffer);
         clock.Stop();
@@ -192,8 +192,10 @@ static async Task<(double Median, double P99, int Rows, double CpuMicroseconds)>
             rows = CountTopLevel(buffer.AsMemory(0, length));
     }
     var cpu = (ServerMemory.CpuSeconds(serverPid) - cpuBefore) * 1e6 / requests;
+    var reads = (double)(ServerMemory.ReadCalls(serverPid) - readsBefore) / requests;
+    var faults = (double)(ServerMemory.PageFaults(serverPid) - faultsBefore) / requests;
     timings.Sort();
-    return (Percentile(timings, 0.5), Percentile(timings, 0.99), rows, cpu);
+    return new ShapeTiming(Percentile(timings, 0.5), Percentile(timings, 0.99), rows, cpu, reads, faults);
 }
 
 // One request, the answer read into the caller's buffer: a fresh 240 kB (or 5 MB) array per answer would be
@@ -221,6 +223,12 @@ static int CountTopLevel(ReadOnlyMemory<byte> json)
 }
 
 static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+
+/// <summary>
+/// One shape's sequential requests: latency, and what the server process spent per request (CPU time, read system
+/// calls, page faults; from /proc, so they include whatever else the server did meanwhile).
+/// </summary>
+sealed record ShapeTiming(double Median, double P99, int Rows, double CpuMicroseconds, double ReadCalls, double PageFaults);
 
 sealed record BenchOptions(string Url, string Key, int Calls, string Store, string Database, int ServerPid, int Requests,
     int LoadSeconds, bool Quick, string WorkDir, int BatchSize, int ImportParallelism, string? Output, string Phase, string State)

@@ -6,7 +6,7 @@ namespace CallVault.Bench;
 /// <summary>The numbers of one benchmark run on one store, printed as a Markdown table.</summary>
 sealed class Report(BenchOptions options)
 {
-    readonly List<(string Shape, int Limit, double Median, double P99, int Rows, double? RowsRead, double Cpu)> _shapes = [];
+    readonly List<(string Shape, int Limit, ShapeTiming Timing, double? RowsRead)> _shapes = [];
 
     public double JsonBytesPerCall { get; set; }
     public double ImportCallsPerSecond { get; set; }
@@ -32,8 +32,8 @@ sealed class Report(BenchOptions options)
         (JsonBytesPerCall, ImportCallsPerSecond, ImportServerCpuMsPerCall, ImportPeakMemoryMb) = (n.JsonBytesPerCall, n.CallsPerSecond, n.CpuMsPerCall, n.PeakMemoryMb);
     }
 
-    public void Add(string shape, int limit, double median, double p99, int rows, double? rowsRead, double cpu) =>
-        _shapes.Add((shape, limit, median, p99, rows, rowsRead, cpu));
+    public void Add(string shape, int limit, ShapeTiming timing, double? rowsRead) =>
+        _shapes.Add((shape, limit, timing, rowsRead));
 
     public void Print()
     {
@@ -56,16 +56,16 @@ sealed class Report(BenchOptions options)
         s.AppendLine(inv, $"| server peak memory (VmHWM) while serving | {ServePeakMemoryMb:N0} MB | < 300 MB |");
         s.AppendLine(inv, $"| server peak memory (VmHWM) during the import | {ImportPeakMemoryMb:N0} MB | |");
         s.AppendLine();
-        s.AppendLine(inv, $"Sequential requests over loopback, {options.Requests} per row, after a warm-up of the server (every shape 50 times at both page sizes, then 5 s of the mixed load) and 20 requests of the row's own shape; rows read = rows the database visited per row returned; server CPU = the server process's CPU time over those requests divided by their number (it includes the runtime's idle spinning between sequential requests, so it overstates the cost of one request under load).");
+        s.AppendLine(inv, $"Sequential requests over loopback, {options.Requests} per row, after a warm-up of the server (every shape 50 times at both page sizes, then 5 s of the mixed load) and 20 requests of the row's own shape; rows read = rows the database visited per row returned; server CPU, read calls and page faults = the server process's CPU time, read system calls and minor page faults over those requests divided by their number (CPU time includes the runtime's idle spinning between sequential requests, so it overstates the cost of one request under load; read calls include SQLite's reads of overflow pages, which bypass its cache, and one or two socket reads).");
         s.AppendLine();
-        s.AppendLine("| shape | page | median ms | p99 ms | rows | rows read per row | server CPU µs per request |");
-        s.AppendLine("|---|---|---|---|---|---|---|");
+        s.AppendLine("| shape | page | median ms | p99 ms | rows | rows read per row | server CPU µs per request | read calls per request | page faults per request |");
+        s.AppendLine("|---|---|---|---|---|---|---|---|---|");
         foreach (var row in _shapes)
         {
-            var target = row.Limit == 50 ? 5.0 : 60.0;
-            var flag = row.P99 < target ? "" : " (over)";
+            var (t, target) = (row.Timing, row.Limit == 50 ? 5.0 : 60.0);
+            var flag = t.P99 < target ? "" : " (over)";
             var read = row.RowsRead is { } r ? r.ToString("F2", inv) : "-";
-            s.AppendLine(inv, $"| {row.Shape} | {row.Limit} | {row.Median:F2} | {row.P99:F2}{flag} | {row.Rows} | {read} | {row.Cpu:N0} |");
+            s.AppendLine(inv, $"| {row.Shape} | {row.Limit} | {t.Median:F2} | {t.P99:F2}{flag} | {t.Rows} | {read} | {t.CpuMicroseconds:N0} | {t.ReadCalls:N0} | {t.PageFaults:N1} |");
         }
         var text = s.ToString();
         Console.WriteLine(text);

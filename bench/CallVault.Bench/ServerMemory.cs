@@ -14,11 +14,28 @@ static class ServerMemory
     /// <summary>CPU time (user + system) the server process has used so far, in seconds.</summary>
     public static double CpuSeconds(int pid)
     {
-        // Fields 14 and 15 of /proc/PID/stat, in clock ticks; the command name (field 2) may hold spaces.
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        // Fields 14 and 15 of /proc/PID/stat, in clock ticks.
+        var fields = StatFields(pid);
         return (long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture)) / 100.0;
     }
+
+    /// <summary>
+    /// Read system calls the server has made so far (<c>syscr</c> of /proc/PID/io): SQLite's reads of pages that are
+    /// not in its own cache (overflow pages always: SQLite reads them past its cache), and the sockets' reads.
+    /// </summary>
+    public static long ReadCalls(int pid)
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/io"))
+            if (line.StartsWith("syscr:", StringComparison.Ordinal))
+                return long.Parse(line[6..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        return 0;
+    }
+
+    /// <summary>
+    /// Minor page faults of the server so far (field 10 of /proc/PID/stat): memory it touches for the first time,
+    /// or again after giving it back. Each costs a trip into the kernel, and on a virtual machine more.
+    /// </summary>
+    public static long PageFaults(int pid) => long.Parse(StatFields(pid)[7], System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// Waits until the server has used at most 20 ms of CPU in half a second (the clock ticks are 10 ms), or
@@ -54,5 +71,12 @@ static class ServerMemory
         catch (UnauthorizedAccessException)
         {
         }
+    }
+
+    /// <summary>The fields of /proc/PID/stat from the third on (index 0 is field 3); the command name (field 2) may hold spaces.</summary>
+    static string[] StatFields(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
     }
 }

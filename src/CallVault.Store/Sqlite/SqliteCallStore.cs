@@ -46,6 +46,7 @@ public sealed class SqliteCallStore : ICallStore
         var connectionString = new SqliteConnectionStringBuilder { DataSource = full, Pooling = false, DefaultTimeout = 30 }.ToString();
         _readers = new SqliteReaders(connectionString);
         _writer = new SqliteConnection(connectionString);
+        NativeHeap.KeepFreedMemory();
     }
 
     public async Task MigrateAsync(CancellationToken ct)
