@@ -21,7 +21,8 @@ static class ServerMemory
 
     /// <summary>
     /// Read system calls the server has made so far (<c>syscr</c> of /proc/PID/io): SQLite's reads of pages that are
-    /// not in its own cache (overflow pages always: SQLite reads them past its cache), and the sockets' reads.
+    /// not in its own cache (overflow pages always: SQLite reads them past its cache). The runtime receives from
+    /// sockets with calls that this does not count.
     /// </summary>
     public static long ReadCalls(int pid)
     {
