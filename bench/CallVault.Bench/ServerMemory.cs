@@ -1,6 +1,6 @@
 namespace CallVault.Bench;
 
-/// <summary>Peak resident memory of the server process, from /proc (Linux).</summary>
+/// <summary>What the server process has used so far, from /proc (Linux): peak memory, CPU time, read calls, page faults.</summary>
 static class ServerMemory
 {
     public static double PeakMb(int pid)
