@@ -27,7 +27,12 @@ static class NativeHeap
     /// <summary>Free memory at the top of a heap that glibc keeps for reuse instead of returning it.</summary>
     const int TrimThresholdBytes = 64 << 20;
 
-    /// <summary>Blocks at least this large are mapped on their own and unmapped when freed.</summary>
+    /// <summary>
+    /// Blocks at least this large are mapped on their own and unmapped when freed. Setting the trim threshold turns
+    /// off glibc's own raising of this one (it would otherwise follow the largest block freed), so it is set too:
+    /// without it every block over 128 kB, such as a growing sorter of a page of 1000, would be mapped and faulted
+    /// in afresh at each request.
+    /// </summary>
     const int MmapThresholdBytes = 4 << 20;
 
     // mallopt's parameters (malloc.h).

@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using CallVault.Client.Models;
 using CallVault.Store;
 using CallVault.Store.Sqlite;
-
 using CallVault.Tests.Infrastructure;
 
 namespace CallVault.Tests.Store;
