@@ -65,10 +65,17 @@ public static class WireJson
     /// already read without error (a call of an import body).
     /// </summary>
     /// <exception cref="InvalidOperationException">A string holds an escaped lone surrogate, as with <see cref="ToBytes"/>.</exception>
-    public static byte[] Minified(ReadOnlySpan<byte> json)
+    public static byte[] Minified(ReadOnlySpan<byte> json) => Rewritten(json) ?? CopyOf(json);
+
+    /// <summary>
+    /// <see cref="Minified(ReadOnlySpan{byte})"/> where it differs from <paramref name="json"/>; null when the text is
+    /// already exactly what it would write, so that a caller may keep the text itself.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A string holds an escaped lone surrogate, as with <see cref="ToBytes"/>.</exception>
+    public static byte[]? Rewritten(ReadOnlySpan<byte> json)
     {
         if (IsWrittenForm(json))
-            return CopyOf(json);
+            return null;
         // What Utf8JsonWriter (as ToBytes drives it) changes: whitespace between tokens goes; a string with an
         // escape is unescaped and escaped again in the writer's own way; a string with a byte the encoder
         // escapes is escaped. Numbers, literals and punctuation are written as they were read.
@@ -147,7 +154,7 @@ public static class WireJson
             writer?.Dispose();
         }
         if (output is null)
-            return CopyOf(json);
+            return null;
         output.Write(json[copied..]);
         return CopyOf(output.WrittenSpan);
     }

@@ -226,15 +226,15 @@ public sealed class SqliteCallStore : ICallStore
             await using var optedOut = Command(_writer, tx, "SELECT opted_out FROM calls WHERE workspace_id = $ws AND call_id = $id");
             var optedOutWs = optedOut.Parameters.AddWithValue("$ws", workspaceId);
             var optedOutId = optedOut.Parameters.AddWithValue("$id", "");
-            await using var insert = CallWriteCommand(tx, InsertNewSql);
+            using var insert = new SqliteCallInsert(_writer, InsertNewSql, UpsertParameters);
             await using var upsert = CallWriteCommand(tx, UpsertSql);
             foreach (var given in calls)
             {
+                ct.ThrowIfCancellationRequested();
                 var call = given;
                 // Most imported calls are new: one statement writes them, and only a call already stored is
                 // looked up, for the opt-out it may carry, and replaced.
-                BindUpsert(insert, workspaceId, call, now);
-                if (await insert.ExecuteNonQueryAsync(ct) == 1)
+                if (insert.TryInsert(workspaceId, call, now))
                 {
                     erased |= call.ErasesSensitiveData;
                     continue;
@@ -417,6 +417,7 @@ public sealed class SqliteCallStore : ICallStore
             doc = excluded.doc
         """;
 
+    /// <summary>The parameters of <see cref="InsertSql"/>, in the order <see cref="BindUpsert"/> and <see cref="SqliteCallInsert"/> bind them.</summary>
     static readonly string[] UpsertParameters =
     [
         "$ws", "$id", "$now", "$start", "$agent", "$status", "$type", "$direction", "$from", "$to", "$sentiment",

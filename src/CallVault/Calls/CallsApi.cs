@@ -96,18 +96,16 @@ static class CallsApi
     static async Task<IResult> ImportCalls(HttpRequest request, ClaimsPrincipal user, ICallStore store, IOptions<CallVaultOptions> options, CancellationToken ct)
     {
         var limits = options.Value;
-        List<PreparedCall>? calls;
-        using (var body = await RequestBody.ReadPooledAsync(request, limits.MaxImportBytes, ct))
+        // The calls the fast path prepares hold slices of the body: it goes back to the pool only after the write.
+        using var body = await RequestBody.ReadPooledAsync(request, limits.MaxImportBytes, ct);
+        // One pass over the bytes for a body of valid calls; anything else (and so every error) is answered by the
+        // element-by-element path, which names every bad record.
+        var calls = CallDocuments.TryPrepareAll(body.Memory, limits.MaxImportCalls);
+        if (calls is null)
         {
-            // One pass over the bytes for a body of valid calls; anything else (and so every error) is answered
-            // by the element-by-element path, which names every bad record. Prepared calls own their bytes.
-            calls = CallDocuments.TryPrepareAll(body.Memory.Span, limits.MaxImportCalls);
-            if (calls is null)
-            {
-                var error = PrepareEach(body.Memory, limits, out calls);
-                if (error is not null)
-                    return error;
-            }
+            var error = PrepareEach(body.Memory, limits, out calls);
+            if (error is not null)
+                return error;
         }
         var imported = await store.UpsertCallsAsync(user.WorkspaceId(), calls, ct);
         return TypedResults.Json(new ImportCallsResult { Imported = imported }, CallVaultJsonContext.Default.ImportCallsResult);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -46,6 +47,31 @@ public class ImportCallsTests
         await Api.OkJsonAsync(await client.PostJsonAsync("/v2/import-calls", batch));
         Assert.Equal(["c1"], await client.ListIdsAsync());
         Assert.Equal("agent_last", (await client.GetCallAsync("c1")).GetProperty("agent_id").GetString());
+    }
+
+    [Fact]
+    public async Task ConcurrentImportsEachStoreTheCallsTheySent()
+    {
+        // Imported documents are slices of the request body, which goes back to a shared pool: a body given back
+        // before its calls are written would be reused by the next request, and one import would store another's
+        // bytes. Bodies of one size, several at a time, waiting for the one writer: the case where that shows.
+        await using var app = await CallVaultApp.StartAsync();
+        var client = await app.ClientForAsync();
+        const int Requests = 24, CallsPerRequest = 40;
+        static string CallText(int request, int call) =>
+            $$"""{"call_id":"r{{request:D2}}c{{call:D2}}","agent_id":"agent_{{request:D2}}","call_type":"web_call","call_status":"ended","start_timestamp":{{1_700_000_000_000L + request * 100 + call}},"transcript":"{{new string((char)('a' + request), 2000)}}"}""";
+        var bodies = Enumerable.Range(0, Requests).Select(r => "[" + string.Join(",", Enumerable.Range(0, CallsPerRequest).Select(c => CallText(r, c))) + "]").ToList();
+        // Three waves of the same bodies: the stored calls must be the last wave's, which are the same.
+        for (var wave = 0; wave < 3; wave++)
+            await Task.WhenAll(bodies.Select(async body => await Api.OkJsonAsync(await client.PostJsonAsync("/v2/import-calls", body))));
+
+        Assert.Equal(Requests * CallsPerRequest, await client.CountAllAsync());
+        for (var r = 0; r < Requests; r++)
+        {
+            for (var c = 0; c < CallsPerRequest; c += 13)
+                Assert.Equal(CallText(r, c), (await client.GetCallAsync($"r{r:D2}c{c:D2}")).GetRawText());
+            Assert.Equal(CallsPerRequest, (await client.ListIdsAsync("{\"limit\":1000,\"filter_criteria\":{\"agent_id\":[\"agent_" + r.ToString("D2", CultureInfo.InvariantCulture) + "\"]}}")).Length);
+        }
     }
 
     /// <summary>A call carrying what a newer Retell version might send, odd numbers and every kind of text.</summary>

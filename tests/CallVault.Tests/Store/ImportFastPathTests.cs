@@ -86,6 +86,29 @@ public class ImportFastPathTests
         Assert.Equal(["c", "d"], calls.Select(c => c.CallId));
     }
 
+    [Fact]
+    public void ACallAlreadyMinifiedIsASliceOfTheBodyAndAnotherHasItsOwnDocument()
+    {
+        // The minified call is not copied (the import's caller keeps the body until the calls are written); the
+        // pretty-printed one is written anew, into an array of its own.
+        const string minified = """{"call_id":"m","agent_id":"a","call_type":"phone_call","call_status":"ended","transcript":"Agent: hi\nUser: hello"}""";
+        const string pretty = """{ "call_id" : "p", "agent_id" : "a", "call_type" : "web_call", "call_status" : "ended" }""";
+        var body = Encoding.UTF8.GetBytes("[" + minified + ",\n" + pretty + "]");
+        var calls = CallDocuments.TryPrepareAll(body, 10);
+        Assert.NotNull(calls);
+
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(calls[0].Json, out var slice));
+        Assert.Same(body, slice.Array);
+        Assert.Equal(1, slice.Offset);
+        Assert.Equal(minified, Encoding.UTF8.GetString(calls[0].Json.Span));
+        Assert.Equal(minified, Encoding.UTF8.GetString(calls[0].Document)); // an array of its own, when one is needed
+
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(calls[1].Json, out var own));
+        Assert.NotSame(body, own.Array);
+        Assert.Same(own.Array, calls[1].Document); // a whole array is given as it is
+        Assert.Equal("""{"call_id":"p","agent_id":"a","call_type":"web_call","call_status":"ended"}""", Encoding.UTF8.GetString(calls[1].Document));
+    }
+
     public static TheoryData<string, string> DeclinedBodies => new()
     {
         { "a word with a string start", "[" + Call(""" "transcript_object":[{"role":"agent","words":[{"word":"a","start":"1"}]}]""") + "]" },

@@ -43,6 +43,21 @@ public class WireJsonTests
         const string json = """{"a":"text with spaces, é and 中","b":[1.50,-0.0,1e5],"c":{"+":"'"},"d":"Agent: hi\nUser: \"hello\" \\ \t"}""";
         using var document = JsonDocument.Parse(json);
         Assert.Equal(json, Encoding.UTF8.GetString(WireJson.Minified(document.RootElement)));
+        Assert.Null(WireJson.Rewritten(Encoding.UTF8.GetBytes(json))); // nothing to change: the caller may keep the text
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void RewrittenIsNullExactlyWhenTheTextIsWhatMinifiedWrites(string json)
+    {
+        var text = Encoding.UTF8.GetBytes(json);
+        using var document = JsonDocument.Parse(json);
+        var written = WireJson.ToBytes(document.RootElement);
+        var rewritten = WireJson.Rewritten(text);
+        if (written.AsSpan().SequenceEqual(text))
+            Assert.Null(rewritten);
+        else
+            Assert.Equal(Encoding.UTF8.GetString(written), Encoding.UTF8.GetString(Assert.IsType<byte[]>(rewritten)));
     }
 
     [Theory]
