@@ -226,15 +226,15 @@ public sealed class SqliteCallStore : ICallStore
             await using var optedOut = Command(_writer, tx, "SELECT opted_out FROM calls WHERE workspace_id = $ws AND call_id = $id");
             var optedOutWs = optedOut.Parameters.AddWithValue("$ws", workspaceId);
             var optedOutId = optedOut.Parameters.AddWithValue("$id", "");
-            using var insert = new SqliteCallInsert(_writer, InsertNewSql, UpsertParameters);
-            await using var upsert = CallWriteCommand(tx, UpsertSql);
+            using var insert = new SqliteCallWrite(_writer, InsertNewSql);
+            using var upsert = new SqliteCallWrite(_writer, UpsertSql);
             foreach (var given in calls)
             {
                 ct.ThrowIfCancellationRequested();
                 var call = given;
                 // Most imported calls are new: one statement writes them, and only a call already stored is
                 // looked up, for the opt-out it may carry, and replaced.
-                if (insert.TryInsert(workspaceId, call, now))
+                if (insert.Write(workspaceId, call, now))
                 {
                     erased |= call.ErasesSensitiveData;
                     continue;
@@ -246,8 +246,7 @@ public sealed class SqliteCallStore : ICallStore
                 // An opted-out call replacing one that was not erases the old sensitive fields, even when the
                 // new document never carried them: the old text must not linger in the WAL either.
                 erased |= call.ErasesSensitiveData || (call.Columns.OptedOut && stored is 0L);
-                BindUpsert(upsert, workspaceId, call, now);
-                await upsert.ExecuteNonQueryAsync(ct);
+                upsert.Write(workspaceId, call, now);
             }
             return calls.Count;
         }, ct);
@@ -269,9 +268,8 @@ public sealed class SqliteCallStore : ICallStore
             if (!string.Equals(next.CallId, callId, StringComparison.Ordinal))
                 throw new InvalidOperationException("a mutation must not change the call id");
             erased = next.ErasesSensitiveData;
-            await using var upsert = CallWriteCommand(tx, UpsertSql);
-            BindUpsert(upsert, workspaceId, next, Now());
-            await upsert.ExecuteNonQueryAsync(ct);
+            using (var upsert = new SqliteCallWrite(_writer, UpsertSql))
+                upsert.Write(workspaceId, next, Now());
             return next.Document;
         }, ct);
         if (erased)
@@ -296,9 +294,8 @@ public sealed class SqliteCallStore : ICallStore
             if (!string.Equals(next.Call.CallId, callId, StringComparison.Ordinal))
                 throw new InvalidOperationException("a merge must not change the call id");
             erased = next.Call.ErasesSensitiveData;
-            await using var upsert = CallWriteCommand(tx, UpsertSql);
-            BindUpsert(upsert, workspaceId, next.Call, Now());
-            await upsert.ExecuteNonQueryAsync(ct);
+            using (var upsert = new SqliteCallWrite(_writer, UpsertSql))
+                upsert.Write(workspaceId, next.Call, Now());
             const string state = "UPDATE calls SET merge_state = $state WHERE workspace_id = $ws AND call_id = $id";
             await ExecuteAsync(_writer, tx, state, ct, ("$ws", workspaceId), ("$id", callId), ("$state", next.MergeState));
             return next.Call.Document;
@@ -318,7 +315,7 @@ public sealed class SqliteCallStore : ICallStore
             await using var select = Command(_writer, tx, read, ("$ws", workspaceId), ("$id", ""));
             const string setState = "UPDATE calls SET merge_state = $state WHERE workspace_id = $ws AND call_id = $id";
             await using var state = Command(_writer, tx, setState, ("$ws", workspaceId), ("$id", ""), ("$state", ""));
-            await using var upsert = CallWriteCommand(tx, UpsertSql);
+            using var upsert = new SqliteCallWrite(_writer, UpsertSql);
             var written = new HashSet<string>(StringComparer.Ordinal);
             foreach (var given in calls)
             {
@@ -339,8 +336,7 @@ public sealed class SqliteCallStore : ICallStore
                 // As in UpsertCallsAsync: opting out erases what the stored document held, even when the merged
                 // document never carried it.
                 erased |= call.ErasesSensitiveData || (call.Columns.OptedOut && current is not null && !optedOut);
-                BindUpsert(upsert, workspaceId, call, now);
-                await upsert.ExecuteNonQueryAsync(ct);
+                upsert.Write(workspaceId, call, now);
                 state.Parameters["$id"].Value = given.CallId;
                 state.Parameters["$state"].Value = next.MergeState;
                 await state.ExecuteNonQueryAsync(ct);
@@ -383,6 +379,7 @@ public sealed class SqliteCallStore : ICallStore
 
     // ---- plumbing ----
 
+    /// <summary>Writes one call; its parameters are <see cref="SqliteCallWrite.Parameters"/>, which binds them.</summary>
     const string InsertSql = """
         INSERT INTO calls (
             workspace_id, call_id, sort_key, received_at, start_timestamp, agent_id, call_status, call_type,
@@ -416,47 +413,6 @@ public sealed class SqliteCallStore : ICallStore
             opted_out = excluded.opted_out,
             doc = excluded.doc
         """;
-
-    /// <summary>The parameters of <see cref="InsertSql"/>, in the order <see cref="BindUpsert"/> and <see cref="SqliteCallInsert"/> bind them.</summary>
-    static readonly string[] UpsertParameters =
-    [
-        "$ws", "$id", "$now", "$start", "$agent", "$status", "$type", "$direction", "$from", "$to", "$sentiment",
-        "$successful", "$voicemail", "$disconnection", "$duration", "$e2e", "$opted_out", "$doc",
-    ];
-
-    /// <summary>A prepared statement that writes one call (<see cref="InsertNewSql"/> or <see cref="UpsertSql"/>), bound by <see cref="BindUpsert"/>.</summary>
-    SqliteCommand CallWriteCommand(SqliteTransaction tx, string sql)
-    {
-        var command = Command(_writer, tx, sql);
-        foreach (var name in UpsertParameters)
-            command.Parameters.Add(new SqliteParameter { ParameterName = name });
-        command.Prepare();
-        return command;
-    }
-
-    static void BindUpsert(SqliteCommand command, long workspaceId, PreparedCall call, long now)
-    {
-        var c = call.Columns;
-        var p = command.Parameters;
-        p[0].Value = workspaceId;
-        p[1].Value = call.CallId;
-        p[2].Value = now;
-        p[3].Value = (object?)c.StartTimestamp ?? DBNull.Value;
-        p[4].Value = c.AgentId;
-        p[5].Value = c.CallStatus;
-        p[6].Value = c.CallType;
-        p[7].Value = (object?)c.Direction ?? DBNull.Value;
-        p[8].Value = (object?)c.FromNumber ?? DBNull.Value;
-        p[9].Value = (object?)c.ToNumber ?? DBNull.Value;
-        p[10].Value = (object?)c.UserSentiment ?? DBNull.Value;
-        p[11].Value = (object?)c.CallSuccessful ?? DBNull.Value;
-        p[12].Value = (object?)c.InVoicemail ?? DBNull.Value;
-        p[13].Value = (object?)c.DisconnectionReason ?? DBNull.Value;
-        p[14].Value = (object?)c.DurationMs ?? DBNull.Value;
-        p[15].Value = (object?)c.E2eLatencyP50 ?? DBNull.Value;
-        p[16].Value = c.OptedOut;
-        p[17].Value = call.Document;
-    }
 
     /// <summary>
     /// Moves everything out of the WAL and truncates it, so that erased data is not left in old WAL frames (and,

@@ -4,35 +4,41 @@ using SQLitePCL;
 namespace CallVault.Store.Sqlite;
 
 /// <summary>
-/// The import's statement for a call that is not stored yet, prepared on the writer's connection for one
-/// transaction and bound through SQLite's own interface (SQLitePCLRaw, which Microsoft.Data.Sqlite runs on).
-/// Microsoft.Data.Sqlite binds a blob only from an array of its own, and boxes every value; here the document
-/// is bound from its span, a slice of the request body (issue 3: import rate).
+/// A statement that writes one call (an insert, or an insert that replaces), prepared on the writer's connection
+/// for one transaction and bound through SQLite's own interface (SQLitePCLRaw, which Microsoft.Data.Sqlite runs
+/// on). Microsoft.Data.Sqlite binds a blob only from an array of its own, and boxes every value; here the
+/// document is bound from its span, which for an import is a slice of the request body (issue 3: import rate).
 /// </summary>
-sealed class SqliteCallInsert : IDisposable
+sealed class SqliteCallWrite : IDisposable
 {
+    /// <summary>The statement's parameters, in the order <see cref="Write"/> binds them.</summary>
+    public static readonly string[] Parameters =
+    [
+        "$ws", "$id", "$now", "$start", "$agent", "$status", "$type", "$direction", "$from", "$to", "$sentiment",
+        "$successful", "$voicemail", "$disconnection", "$duration", "$e2e", "$opted_out", "$doc",
+    ];
+
     readonly sqlite3 _db;
     readonly sqlite3_stmt _statement;
     readonly int[] _index;
 
     /// <param name="connection">The writer, in its transaction.</param>
-    /// <param name="sql">An INSERT of one call that writes nothing when the call is stored already, with <paramref name="parameters"/>.</param>
-    /// <param name="parameters">The statement's parameter names, in the order <see cref="TryInsert"/> binds them.</param>
-    public SqliteCallInsert(SqliteConnection connection, string sql, string[] parameters)
+    /// <param name="sql">An INSERT of one call with the <see cref="Parameters"/>.</param>
+    public SqliteCallWrite(SqliteConnection connection, string sql)
     {
         _db = connection.Handle ?? throw new InvalidOperationException("the connection is not open");
         SqliteException.ThrowExceptionForRC(raw.sqlite3_prepare_v2(_db, sql, out _statement), _db);
-        _index = new int[parameters.Length];
-        for (var i = 0; i < parameters.Length; i++)
+        _index = new int[Parameters.Length];
+        for (var i = 0; i < Parameters.Length; i++)
         {
-            _index[i] = raw.sqlite3_bind_parameter_index(_statement, parameters[i]);
+            _index[i] = raw.sqlite3_bind_parameter_index(_statement, Parameters[i]);
             if (_index[i] == 0)
-                throw new ArgumentException($"the statement has no parameter {parameters[i]}", nameof(parameters));
+                throw new ArgumentException($"the statement has no parameter {Parameters[i]}", nameof(sql));
         }
     }
 
-    /// <summary>Writes the call; false when the workspace holds a call with its id already, and nothing was written.</summary>
-    public bool TryInsert(long workspaceId, PreparedCall call, long now)
+    /// <summary>Writes the call; false when the statement wrote no row (an insert of a call that is stored already).</summary>
+    public bool Write(long workspaceId, PreparedCall call, long now)
     {
         var c = call.Columns;
         try
