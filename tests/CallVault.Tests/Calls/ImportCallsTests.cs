@@ -49,28 +49,35 @@ public class ImportCallsTests
         Assert.Equal("agent_last", (await client.GetCallAsync("c1")).GetProperty("agent_id").GetString());
     }
 
-    [Fact]
-    public async Task ConcurrentImportsEachStoreTheCallsTheySent()
+    [Theory]
+    [InlineData(24, 40, 2000, 24)] // bodies of about 90 kB (the shared pool's arrays), all at once
+    [InlineData(9, 300, 4000, 3)] // bodies of 1.2-1.4 MB (LargeBufferPool's), three at a time, so that a request starts while others wait for the writer
+    public async Task ConcurrentImportsEachStoreTheCallsTheySent(int requests, int callsPerRequest, int transcriptLength, int atOnce)
     {
-        // Imported documents are slices of the request body, which goes back to a shared pool: a body given back
-        // before its calls are written would be reused by the next request, and one import would store another's
-        // bytes. Bodies of one size, several at a time, waiting for the one writer: the case where that shows.
+        // Imported documents are slices of the request body, which goes back to a pool: a body given back before
+        // its calls are written would be reused by the next request, and one import would store another's bytes.
+        // Bodies of about one size (each a little longer than the one before, so that a reused array holds the
+        // end of a longer body past a shorter one), several at a time, waiting for the one writer.
         await using var app = await CallVaultApp.StartAsync();
         var client = await app.ClientForAsync();
-        const int Requests = 24, CallsPerRequest = 40;
-        static string CallText(int request, int call) =>
-            $$"""{"call_id":"r{{request:D2}}c{{call:D2}}","agent_id":"agent_{{request:D2}}","call_type":"web_call","call_status":"ended","start_timestamp":{{1_700_000_000_000L + request * 100 + call}},"transcript":"{{new string((char)('a' + request), 2000)}}"}""";
-        var bodies = Enumerable.Range(0, Requests).Select(r => "[" + string.Join(",", Enumerable.Range(0, CallsPerRequest).Select(c => CallText(r, c))) + "]").ToList();
-        // Three waves of the same bodies: the stored calls must be the last wave's, which are the same.
+        string CallText(int request, int call) =>
+            $$"""{"call_id":"r{{request:D2}}c{{call:D3}}","agent_id":"agent_{{request:D2}}","call_type":"web_call","call_status":"ended","start_timestamp":{{1_700_000_000_000L + request * 1000 + call}},"transcript":"{{new string((char)('a' + request), transcriptLength + request * 50)}}"}""";
+        var bodies = Enumerable.Range(0, requests).Select(r => "[" + string.Join(",", Enumerable.Range(0, callsPerRequest).Select(c => CallText(r, c))) + "]").ToList();
+        // Three waves of the same bodies, the longest first in the later ones: the stored calls must be the last
+        // wave's, which are the same.
         for (var wave = 0; wave < 3; wave++)
-            await Task.WhenAll(bodies.Select(async body => await Api.OkJsonAsync(await client.PostJsonAsync("/v2/import-calls", body))));
-
-        Assert.Equal(Requests * CallsPerRequest, await client.CountAllAsync());
-        for (var r = 0; r < Requests; r++)
         {
-            for (var c = 0; c < CallsPerRequest; c += 13)
-                Assert.Equal(CallText(r, c), (await client.GetCallAsync($"r{r:D2}c{c:D2}")).GetRawText());
-            Assert.Equal(CallsPerRequest, (await client.ListIdsAsync("{\"limit\":1000,\"filter_criteria\":{\"agent_id\":[\"agent_" + r.ToString("D2", CultureInfo.InvariantCulture) + "\"]}}")).Length);
+            var order = wave == 0 ? bodies : Enumerable.Reverse(bodies);
+            await Parallel.ForEachAsync(order, new ParallelOptions { MaxDegreeOfParallelism = atOnce },
+                async (body, _) => await Api.OkJsonAsync(await client.PostJsonAsync("/v2/import-calls", body)));
+        }
+
+        Assert.Equal(requests * callsPerRequest, await client.CountAllAsync());
+        for (var r = 0; r < requests; r++)
+        {
+            for (var c = 0; c < callsPerRequest; c += 13)
+                Assert.Equal(CallText(r, c), (await client.GetCallAsync($"r{r:D2}c{c:D3}")).GetRawText());
+            Assert.Equal(callsPerRequest, (await client.ListIdsAsync("{\"limit\":1000,\"filter_criteria\":{\"agent_id\":[\"agent_" + r.ToString("D2", CultureInfo.InvariantCulture) + "\"]}}")).Length);
         }
     }
 
