@@ -33,4 +33,18 @@ public class PostgresConnectionStringsTests
         Assert.Equal(8192, built.ReadBufferSize);
         Assert.Equal(16384, built.WriteBufferSize);
     }
+
+    [Theory]
+    [InlineData("postgresql://callvault:secret@localhost:5433/calls?host=/run/postgresql", "/run/postgresql")]
+    [InlineData("postgresql://callvault:secret@localhost:5433/calls?host=%2Ftmp%2Fcallvault-pg.abc&sslmode=disable", "/tmp/callvault-pg.abc")]
+    public void AHostInTheQueryIsTheUnixSocketFolderAsForLibpq(string url, string folder)
+    {
+        // libpq's form for a server on the same machine: the folder of its socket, .s.PGSQL.<port> in it.
+        var built = new NpgsqlConnectionStringBuilder(PostgresConnectionStrings.From(url));
+
+        Assert.Equal(folder, built.Host);
+        Assert.Equal(5433, built.Port);
+        Assert.Equal("calls", built.Database);
+        Assert.Equal("callvault", built.Username);
+    }
 }
