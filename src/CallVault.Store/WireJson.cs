@@ -52,7 +52,12 @@ public static class WireJson
     /// they are already in that form (the usual case for JSON written by a program) instead of writing every
     /// token again.
     /// </summary>
-    public static byte[] Minified(JsonElement element) => Minified(JsonMarshal.GetRawUtf8Value(element));
+    /// <exception cref="InvalidOperationException">A string holds an escaped lone surrogate, as with <see cref="ToBytes"/>.</exception>
+    public static byte[] Minified(JsonElement element)
+    {
+        var json = JsonMarshal.GetRawUtf8Value(element);
+        return Rewritten(json) ?? CopyOf(json);
+    }
 
     // Bytes that end a stretch that can be copied as it is: outside strings, whitespace and the start of a
     // string; inside, the end of the string, an escape, and bytes that the encoder may escape (DEL and every
@@ -61,15 +66,10 @@ public static class WireJson
     static readonly SearchValues<byte> InsideStrings = SearchValues.Create([(byte)'"', (byte)'\\', .. Enumerable.Range(0x7F, 0x81).Select(b => (byte)b)]);
 
     /// <summary>
-    /// <see cref="Minified(JsonElement)"/> of one JSON value given as the text a <see cref="Utf8JsonReader"/> has
-    /// already read without error (a call of an import body).
-    /// </summary>
-    /// <exception cref="InvalidOperationException">A string holds an escaped lone surrogate, as with <see cref="ToBytes"/>.</exception>
-    public static byte[] Minified(ReadOnlySpan<byte> json) => Rewritten(json) ?? CopyOf(json);
-
-    /// <summary>
-    /// <see cref="Minified(ReadOnlySpan{byte})"/> where it differs from <paramref name="json"/>; null when the text is
-    /// already exactly what it would write, so that a caller may keep the text itself.
+    /// What <see cref="Minified(JsonElement)"/> writes for one JSON value given as text that a
+    /// <see cref="Utf8JsonReader"/> has already read without error (a call of an import body), where it differs
+    /// from the text; null when the text is already exactly what it would write, so that a caller may keep the
+    /// text itself.
     /// </summary>
     /// <exception cref="InvalidOperationException">A string holds an escaped lone surrogate, as with <see cref="ToBytes"/>.</exception>
     public static byte[]? Rewritten(ReadOnlySpan<byte> json)

@@ -64,8 +64,7 @@ sealed class LargeBufferPool : IDisposable
                 return array;
             }
         }
-        var length = minimumLength <= 1 << 30 ? (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(minimumLength, 1)) : Array.MaxLength;
-        return GC.AllocateUninitializedArray<byte>(Math.Max(length, minimumLength));
+        return GC.AllocateUninitializedArray<byte>(minimumLength <= 1 << 30 ? (int)BitOperations.RoundUpToPowerOf2((uint)minimumLength) : minimumLength);
     }
 
     /// <summary>Gives an array back. When <c>capacity</c> arrays already wait, the smallest of them all goes.</summary>
