@@ -10,12 +10,15 @@ public static class CallStores
         PostgresConnectionStrings.IsUrl(database)
         || database.Contains("Host=", StringComparison.OrdinalIgnoreCase);
 
-    public static ICallStore Open(string database, TimeProvider? clock = null)
+    /// <param name="database">A PostgreSQL URL or connection string, else a SQLite file path.</param>
+    /// <param name="clock">The time calls are received at.</param>
+    /// <param name="documentCacheBytes">PostgreSQL only: bytes of documents a process keeps for list-calls; 0 for none.</param>
+    public static ICallStore Open(string database, TimeProvider? clock = null, long documentCacheBytes = PostgresCallStore.DefaultDocumentCacheBytes)
     {
         if (string.IsNullOrWhiteSpace(database))
             throw new ArgumentException("the database setting (--db or CALLVAULT_DB) is empty", nameof(database));
         if (IsPostgres(database))
-            return new PostgresCallStore(database, clock);
+            return new PostgresCallStore(database, clock, documentCacheBytes);
         return new SqliteCallStore(database, clock);
     }
 

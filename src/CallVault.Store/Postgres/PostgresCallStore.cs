@@ -1,3 +1,4 @@
+using System.Text;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -7,7 +8,8 @@ namespace CallVault.Store.Postgres;
 /// The production store: PostgreSQL through Npgsql, one pooled data source per process. Any number of
 /// processes may share one database: every write is a transaction that locks the rows it changes in call id
 /// order (so concurrent imports of the same calls serialize instead of deadlocking), migrations run under an
-/// advisory lock, and nothing is cached in the process.
+/// advisory lock, and the only thing a process keeps is documents it served, each checked against the version
+/// of its row at every read (<see cref="PostgresDocumentCache"/>).
 /// </summary>
 public sealed class PostgresCallStore : ICallStore
 {
@@ -15,13 +17,30 @@ public sealed class PostgresCallStore : ICallStore
     const int UpsertChunk = 1000;
     const int MaxAttempts = 5;
 
+    /// <summary>Bytes of documents a process keeps for list-calls unless told otherwise (about 6,500 calls).</summary>
+    public const long DefaultDocumentCacheBytes = 32L << 20;
+
+    /// <summary>
+    /// Pages up to this size go through the document cache. Larger ones read their documents in the same
+    /// query as the page, as before the cache: they would mostly fill it with calls read once.
+    /// </summary>
+    const int MaxCachedPage = 100;
+
     readonly NpgsqlDataSource _dataSource;
     readonly TimeProvider _clock;
+    readonly PostgresDocumentCache? _documents;
+
+    /// <summary>Documents list-calls served from the document cache so far (tests and diagnostics).</summary>
+    internal long DocumentCacheHits => _documents?.Hits ?? 0;
 
     /// <param name="database">A postgresql:// URL or an Npgsql connection string.</param>
-    public PostgresCallStore(string database, TimeProvider? clock = null)
+    /// <param name="clock">The time calls are received at.</param>
+    /// <param name="documentCacheBytes">Bytes of documents kept for list-calls (<see cref="PostgresDocumentCache"/>); 0 for none.</param>
+    public PostgresCallStore(string database, TimeProvider? clock = null, long documentCacheBytes = DefaultDocumentCacheBytes)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(documentCacheBytes);
         _clock = clock ?? TimeProvider.System;
+
         var builder = new NpgsqlDataSourceBuilder(PostgresConnectionStrings.From(database));
         builder.UsePhysicalConnectionInitializer(
             connection =>
@@ -35,6 +54,7 @@ public sealed class PostgresCallStore : ICallStore
                 await command.ExecuteNonQueryAsync();
             });
         _dataSource = builder.Build();
+        _documents = documentCacheBytes > 0 ? new PostgresDocumentCache(documentCacheBytes) : null;
     }
 
     /// <summary>
@@ -203,22 +223,101 @@ public sealed class PostgresCallStore : ICallStore
 
     public async Task<CallPage> ListPageAsync(long workspaceId, CallQuery query, CancellationToken ct)
     {
+        if (_documents is null || query.Limit > MaxCachedPage)
+            return await ReadPageAsync(workspaceId, query, ct);
+
+        await using var command = _dataSource.CreateCommand();
+        if (!PostgresListQuery.TryBuild(workspaceId, query, command, PostgresListQuery.Columns.VersionedDocuments))
+            return CallPage.Create(0);
+        var key = PageKey(command);
+        var plan = _documents.Visit(key);
+        if (plan == PostgresDocumentCache.Plan.TryHeld)
+        {
+            // The page's ids and versions first, from the index alone; when this process holds every document
+            // at its version, that is the whole page.
+            var calls = new List<(string CallId, long Version)>(query.Limit);
+            await using (var versions = _dataSource.CreateCommand())
+            {
+                PostgresListQuery.TryBuild(workspaceId, query, versions, PostgresListQuery.Columns.Versions);
+                await using var reader = await versions.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                    calls.Add((reader.GetString(0), reader.GetInt64(1)));
+            }
+            var held = CallPage.Create(calls.Count);
+            if (_documents.TryFill(workspaceId, calls, held))
+                return held;
+            held.Dispose();
+        }
+
+        // Otherwise the page with its documents, in one query as without the cache, straight into the page; from
+        // the page's second visit on, its documents are copied into the cache too (a call written since the
+        // first query comes at its new version).
+        var page = CallPage.Create(query.Limit);
+        try
+        {
+            var mark = _documents.Mark;
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                ReadDocument(reader, 2, page);
+                if (plan != PostgresDocumentCache.Plan.Read)
+                    _documents.Add(workspaceId, reader.GetString(0), reader.GetInt64(1), page[page.Count - 1].Span);
+            }
+            if (plan != PostgresDocumentCache.Plan.Read)
+                _documents.Kept(key, mark);
+            return page;
+        }
+        catch
+        {
+            page.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>What identifies a page for the document cache: its SQL and the values bound to it.</summary>
+    static string PageKey(NpgsqlCommand command)
+    {
+        var key = new StringBuilder(command.CommandText);
+        foreach (NpgsqlParameter parameter in command.Parameters)
+        {
+            key.Append('\n').Append(parameter.ParameterName).Append('=');
+            if (parameter.Value is Array values)
+            {
+                foreach (var value in values)
+                    key.Append(value).Append('\u001f');
+            }
+            else
+            {
+                key.Append(parameter.Value);
+            }
+        }
+        return key.ToString();
+    }
+
+    /// <summary>
+    /// Copies a document into the page. Without sequential access Npgsql holds each whole row in its read buffer
+    /// once ReadAsync returns (a 64 kB buffer, larger for a larger row), so the document goes from there
+    /// straight into the page, with no array of its own.
+    /// </summary>
+    static void ReadDocument(NpgsqlDataReader reader, int column, CallPage page)
+    {
+        var length = checked((int)reader.GetBytes(column, 0, null, 0, 0));
+        using var document = reader.GetStream(column);
+        document.ReadExactly(page.Append(length));
+    }
+
+    /// <summary>A page read in one query, documents included.</summary>
+    async Task<CallPage> ReadPageAsync(long workspaceId, CallQuery query, CancellationToken ct)
+    {
         var page = CallPage.Create(query.Limit);
         try
         {
             await using var command = _dataSource.CreateCommand();
             if (!PostgresListQuery.TryBuild(workspaceId, query, command))
                 return page;
-            // Without sequential access Npgsql holds each whole row in its read buffer once ReadAsync returns
-            // (a 64 kB buffer, larger for a larger row), so the document is copied from there straight into
-            // the page, with no array of its own.
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
-            {
-                var length = checked((int)reader.GetBytes(0, 0, null, 0, 0));
-                using var document = reader.GetStream(0);
-                document.ReadExactly(page.Append(length));
-            }
+                ReadDocument(reader, 0, page);
             return page;
         }
         catch
@@ -254,6 +353,7 @@ public sealed class PostgresCallStore : ICallStore
             await tx.CommitAsync(ct);
             return 0;
         }, ct);
+        Forget(workspaceId, batch.Select(c => c.CallId));
         return calls.Count;
     }
 
@@ -301,6 +401,7 @@ public sealed class PostgresCallStore : ICallStore
                 if (next.SetsMergeState)
                     await ExecuteAsync(connection, setState, ct, ("ws", workspaceId), ("id", callId), ("state", next.MergeState));
                 await tx.CommitAsync(ct);
+                Forget(workspaceId, [callId]);
                 return next.Call.Document;
             }
         }, ct);
@@ -368,6 +469,7 @@ public sealed class PostgresCallStore : ICallStore
                 await ExecuteAsync(connection, setStates, ct,
                     ("ws", workspaceId), ("ids", outcomes.Keys.ToArray()), ("states", outcomes.Values.Select(o => o.MergeState).ToArray()));
                 await tx.CommitAsync(ct);
+                Forget(workspaceId, outcomes.Keys);
                 return outcomes.Count;
             }
         }, ct);
@@ -386,12 +488,26 @@ public sealed class PostgresCallStore : ICallStore
         if (!IsStorable(callId))
             return false;
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
-        return await ExecuteAsync(connection, sql, ct, ("ws", workspaceId), ("id", callId), ("now", Now())) > 0;
+        var deleted = await ExecuteAsync(connection, sql, ct, ("ws", workspaceId), ("id", callId), ("now", Now())) > 0;
+        Forget(workspaceId, [callId]);
+        return deleted;
     }
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
     // ---- plumbing ----
+
+    /// <summary>
+    /// Drops calls this process wrote or deleted from its document cache. Not needed for what it serves (a
+    /// written call has a new version), but an erased text (opted out) should not stay in memory.
+    /// </summary>
+    void Forget(long workspaceId, IEnumerable<string> callIds)
+    {
+        if (_documents is null)
+            return;
+        foreach (var callId in callIds)
+            _documents.Forget(workspaceId, callId);
+    }
 
     /// <summary>
     /// The batch in call id order with one entry per id, as if written one after the other: the last
@@ -455,7 +571,8 @@ public sealed class PostgresCallStore : ICallStore
             duration_ms = excluded.duration_ms,
             e2e_p50 = excluded.e2e_p50,
             opted_out = excluded.opted_out,
-            doc = excluded.doc
+            doc = excluded.doc,
+            version = excluded.version
         -- A conflicting row that fails this test is still locked, and left as it is.
         WHERE excluded.opted_out OR NOT c.opted_out
         RETURNING c.call_id

@@ -15,8 +15,9 @@ namespace CallVault.Store.Postgres;
 /// in order from such an index with <c>= ANY</c>: PostgreSQL would read every matching row and sort. So the
 /// most selective list of a few values drives the query instead: for each of its values, the index gives
 /// the first <c>limit</c> rows in order (a LATERAL subquery), and the small union is merged. That reads at
-/// most (values x limit) index entries, whatever the size of the table. The subqueries select (sort_key, call_id)
-/// alone, and only the documents of the merged page are read afterwards, by primary key: selecting them in the
+/// most (values x limit) index entries, whatever the size of the table. The subqueries select (sort_key, call_id,
+/// version) from the index alone, and only the documents of the merged page are read afterwards, by primary
+/// key (or, for the document cache, only the ids and versions are returned): selecting them in the
 /// subqueries decompressed (values x limit) documents to serve limit of them (two agents with two flags,
 /// 1,000,000 calls, page of 1000: median 54 ms that way, 30 ms this way).
 /// </remarks>
@@ -25,26 +26,40 @@ static class PostgresListQuery
     /// <summary>Lists with more values than this are matched with = ANY, and the planner chooses.</summary>
     const int MaxDrivingValues = 16;
 
-    const string Select = "SELECT doc FROM calls WHERE workspace_id = @ws";
-    const string DrivenSelect = "SELECT d.doc FROM (SELECT c.sort_key, c.call_id FROM unnest(@driver) AS v(value) CROSS JOIN LATERAL (SELECT sort_key, call_id FROM calls WHERE workspace_id = @ws";
+    const string Select = " FROM calls WHERE workspace_id = @ws";
+    const string DrivenSelect = " FROM (SELECT c.sort_key, c.call_id, c.version FROM unnest(@driver) AS v(value) CROSS JOIN LATERAL (SELECT sort_key, call_id, version FROM calls WHERE workspace_id = @ws";
     const string AfterDescending = " AND (sort_key, call_id) < (@after_sort, @after_id)";
     const string AfterAscending = " AND (sort_key, call_id) > (@after_sort, @after_id)";
     const string OrderDescending = " ORDER BY sort_key DESC, call_id DESC LIMIT @limit";
     const string OrderAscending = " ORDER BY sort_key ASC, call_id ASC LIMIT @limit";
     const string DrivenEnd = ") c";
-    const string DrivenOrderDescending = " ORDER BY c.sort_key DESC, c.call_id DESC LIMIT @limit) p"
-        + " JOIN calls d ON d.workspace_id = @ws AND d.call_id = p.call_id ORDER BY p.sort_key DESC, p.call_id DESC";
-    const string DrivenOrderAscending = " ORDER BY c.sort_key ASC, c.call_id ASC LIMIT @limit) p"
-        + " JOIN calls d ON d.workspace_id = @ws AND d.call_id = p.call_id ORDER BY p.sort_key ASC, p.call_id ASC";
+    const string DrivenLimitDescending = " ORDER BY c.sort_key DESC, c.call_id DESC LIMIT @limit) p";
+    const string DrivenLimitAscending = " ORDER BY c.sort_key ASC, c.call_id ASC LIMIT @limit) p";
+    const string DrivenDocuments = " JOIN calls d ON d.workspace_id = @ws AND d.call_id = p.call_id";
+    const string DrivenOrderDescending = " ORDER BY p.sort_key DESC, p.call_id DESC";
+    const string DrivenOrderAscending = " ORDER BY p.sort_key ASC, p.call_id ASC";
 
     /// <summary>A list filter reduced to the values that can match, with its column and array type.</summary>
     sealed record ListFilter(string Column, object[] Values, NpgsqlDbType ElementType);
+
+    /// <summary>What the rows of a page hold.</summary>
+    public enum Columns
+    {
+        /// <summary>The document alone.</summary>
+        Documents,
+
+        /// <summary>The call id and the version of its document (for <see cref="PostgresDocumentCache"/>).</summary>
+        Versions,
+
+        /// <summary>The call id, the version of its document and the document.</summary>
+        VersionedDocuments,
+    }
 
     /// <summary>
     /// Sets the command's SQL and parameters; false when no call can match (a list of values none of which
     /// can be stored, such as text holding a NUL character), in which case there is nothing to run.
     /// </summary>
-    public static bool TryBuild(long workspaceId, CallQuery query, NpgsqlCommand command)
+    public static bool TryBuild(long workspaceId, CallQuery query, NpgsqlCommand command, Columns columns = Columns.Documents)
     {
         var parameters = command.Parameters;
         var lists = new List<ListFilter>();
@@ -71,7 +86,16 @@ static class PostgresListQuery
         }
 
         var driver = lists.FirstOrDefault(l => l.Values.Length is > 1 and <= MaxDrivingValues);
-        var sql = new StringBuilder(driver is null ? Select : DrivenSelect);
+        var sql = new StringBuilder((driver, columns) switch
+        {
+            (null, Columns.Documents) => "SELECT doc",
+            (null, Columns.Versions) => "SELECT call_id, version",
+            (null, _) => "SELECT call_id, version, doc",
+            (_, Columns.Documents) => "SELECT d.doc",
+            (_, Columns.Versions) => "SELECT p.call_id, p.version",
+            _ => "SELECT p.call_id, p.version, d.doc",
+        });
+        sql.Append(driver is null ? Select : DrivenSelect);
         parameters.Add(new NpgsqlParameter<long>("ws", workspaceId));
         foreach (var list in lists)
         {
@@ -100,7 +124,12 @@ static class PostgresListQuery
         }
         sql.Append(query.Ascending ? OrderAscending : OrderDescending);
         if (driver is not null)
-            sql.Append(DrivenEnd).Append(query.Ascending ? DrivenOrderAscending : DrivenOrderDescending);
+        {
+            sql.Append(DrivenEnd).Append(query.Ascending ? DrivenLimitAscending : DrivenLimitDescending);
+            if (columns != Columns.Versions)
+                sql.Append(DrivenDocuments);
+            sql.Append(query.Ascending ? DrivenOrderAscending : DrivenOrderDescending);
+        }
         parameters.Add(new NpgsqlParameter<int>("limit", query.Limit));
         command.CommandText = sql.ToString();
         return true;

@@ -17,7 +17,11 @@ static class CallVaultHosting
             .BindConfiguration(CallVaultOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        builder.Services.AddSingleton<ICallStore>(sp => CallStores.Open(sp.GetRequiredService<IOptions<CallVaultOptions>>().Value.Database));
+        builder.Services.AddSingleton<ICallStore>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<CallVaultOptions>>().Value;
+            return CallStores.Open(options.Database, documentCacheBytes: (long)options.DocumentCacheMb << 20);
+        });
         builder.Services.AddHostedService<StoreMigrator>();
         builder.Services.AddApiKeyAuthentication();
         builder.Services.AddProblemDetails();

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using CallVault.Store.Postgres;
 
 namespace CallVault.Hosting;
 
@@ -10,6 +11,13 @@ public sealed class CallVaultOptions
     /// <summary>SQLite file path, or a PostgreSQL URL (<c>postgresql://user:pass@host:port/db</c>).</summary>
     [Required(AllowEmptyStrings = false)]
     public string Database { get; set; } = "./callvault.db";
+
+    /// <summary>
+    /// PostgreSQL only: megabytes of call documents each server process keeps for list-calls pages of up to
+    /// 100 calls, checked against the stored version at every read; 0 turns the cache off.
+    /// </summary>
+    [Range(0, 1 << 20)]
+    public int DocumentCacheMb { get; set; } = (int)(PostgresCallStore.DefaultDocumentCacheBytes >> 20);
 
     /// <summary>Largest request body outside import-calls.</summary>
     [Range(1024, long.MaxValue)]

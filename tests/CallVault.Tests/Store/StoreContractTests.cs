@@ -404,6 +404,51 @@ public class StoreContractTests
         Assert.Empty(await ListIdsAsync(f.Store, f.Workspace, new CallFilter { AgentId = [$"agent-{(winner + 1) % 6}"] }));
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(50)]
+    public async Task APageShowsWhatAnotherProcessWroteAndDeletedSinceTheLastPage(int limit)
+    {
+        // Pages of up to 100 calls on PostgreSQL come from the process's document cache where it holds the
+        // version of the row: every way another process writes a call must give the row a new version.
+        await using var f = await Fixture.StartAsync();
+        await using var second = await f.OpenAnotherAsync();
+        await f.Store.UpsertCallsAsync(f.Workspace, [.. Enumerable.Range(0, 6).Select(i => Call($"c{i}", start: 1000 + i))], None);
+        async Task<List<byte[]>> AllPagesAsync()
+        {
+            var docs = new List<byte[]>();
+            CallPosition? after = null;
+            while (true)
+            {
+                using var page = await f.Store.ListPageAsync(f.Workspace, new CallQuery(null, false, limit, after), None);
+                docs.AddRange(page.ToArrays());
+                if (page.Count < limit)
+                    return docs;
+                after = await f.Store.FindPositionAsync(f.Workspace, IdOf(docs[^1]), None);
+            }
+        }
+
+        // On PostgreSQL the first walk reads its pages, the second keeps their documents, the third is served them.
+        var before = await AllPagesAsync();
+        Assert.Equal(6, before.Count);
+        Assert.Equal(before, await AllPagesAsync());
+        Assert.Equal(before, await AllPagesAsync());
+        if (f.Store is CallVault.Store.Postgres.PostgresCallStore postgres)
+            Assert.Equal(6, postgres.DocumentCacheHits);
+
+        // Replaced by an import, by a mutation and by a merge, and deleted, all through the other process.
+        await second.UpsertCallsAsync(f.Workspace, [Call("c5", n => n["transcript"] = "imported again", start: 1005)], None);
+        await second.MutateCallAsync(f.Workspace, "c4", _ => Call("c4", n => n["transcript"] = "mutated", start: 1004), None);
+        await second.MergeCallsAsync(f.Workspace, [Call("c3", n => n["transcript"] = "merged", start: 1003)],
+            (_, given) => new MergedCall(given, "{}"), None);
+        Assert.True(await second.DeleteCallAsync(f.Workspace, "c2", None));
+
+        var listed = await AllPagesAsync();
+        Assert.Equal(["c5", "c4", "c3", "c1", "c0"], listed.Select(IdOf));
+        Assert.Equal(["imported again", "mutated", "merged"], listed.Take(3).Select(d => JsonNode.Parse(d)!["transcript"]!.GetValue<string>()));
+        Assert.Equal(await second.ListCallsAsync(f.Workspace, new CallQuery(null, false, 1000, null), None), listed);
+    }
+
     [Fact]
     public async Task SeveralProcessesCanMigrateTheSameDatabaseAtOnce()
     {
