@@ -40,7 +40,6 @@ public sealed class PostgresCallStore : ICallStore
     {
         ArgumentOutOfRangeException.ThrowIfNegative(documentCacheBytes);
         _clock = clock ?? TimeProvider.System;
-
         var builder = new NpgsqlDataSourceBuilder(PostgresConnectionStrings.From(database));
         builder.UsePhysicalConnectionInitializer(
             connection =>

@@ -82,17 +82,26 @@ sealed class PostgresDocumentCache
             return calls.Count == 0;
         var now = Environment.TickCount64;
         var oldest = long.MaxValue;
-        foreach (var (callId, version) in calls)
+        Span<long> positions = calls.Count <= 128 ? stackalloc long[calls.Count] : new long[calls.Count];
+        for (var i = 0; i < calls.Count; i++)
         {
+            var (callId, version) = calls[i];
             if (!_entries.TryGetValue(new Key(workspaceId, callId), out var entry) || entry.Version != version || !Current(entry, now))
                 return false;
             page.Add(ring.AsSpan((int)(entry.Position % _capacity), entry.Length));
+            positions[i] = entry.Position;
             oldest = Math.Min(oldest, entry.Position);
         }
-        // The copies must be complete before the write position is read again.
+        // The copies must be complete before the write position is read again, and before the entries are: a
+        // call forgotten meanwhile (Forget removes its entry, then zeroes its bytes) may have been copied torn.
         Interlocked.MemoryBarrier();
         if (calls.Count > 0 && !Unwritten(oldest))
             return false;
+        for (var i = 0; i < calls.Count; i++)
+        {
+            if (!_entries.TryGetValue(new Key(workspaceId, calls[i].CallId), out var entry) || entry.Position != positions[i])
+                return false;
+        }
         Interlocked.Add(ref _hits, calls.Count);
         return true;
     }

@@ -127,4 +127,38 @@ public class PostgresDocumentCacheTests
         await Task.WhenAll([writer, .. readers]);
         Assert.True(served > 0, "no page was ever filled");
     }
+
+    [Fact]
+    public async Task AReaderNeverGetsADocumentBeingZeroedByForget()
+    {
+        // A writer keeps keeping and forgetting the same documents (Forget zeroes their bytes); a page filled
+        // meanwhile must hold the documents whole, never zeroes.
+        var cache = Cache(maxBytes: 1 << 20);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        var whole = Enumerable.Repeat((byte)0xAB, 4000).ToArray();
+        var writer = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                for (var i = 0; i < 4; i++)
+                    cache.Add(1, $"c{i}", 1, whole);
+                for (var i = 0; i < 4; i++)
+                    cache.Forget(1, $"c{i}");
+            }
+        });
+        var served = 0;
+        var readers = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var page = Fill(cache, 1, [.. Enumerable.Range(0, 4).Select(i => ($"c{i}", 1L))]);
+                if (page is null)
+                    continue;
+                Interlocked.Increment(ref served);
+                Assert.All(page, document => Assert.Equal(whole, document));
+            }
+        })).ToArray();
+        await Task.WhenAll([writer, .. readers]);
+        Assert.True(served > 0, "no page was ever filled");
+    }
 }
