@@ -128,5 +128,16 @@ static class SqliteSchema
         CREATE INDEX calls_by_duration ON calls (workspace_id, {ValueBuckets.Of("duration_ms")}, sort_key, duration_ms) WHERE duration_ms IS NOT NULL;
         CREATE INDEX calls_by_e2e_p50  ON calls (workspace_id, {ValueBuckets.Of("e2e_p50")}, sort_key, e2e_p50) WHERE e2e_p50 IS NOT NULL;
         """,
+        """
+        -- The call id at the end of the two indexes most pages walk (issue 3: 64 KiB pages). A page orders
+        -- (rowid, sort_key, call_id) before it reads its documents; without the call id in the index, every call
+        -- a branch considers was looked up in the table for it, and with 64 KiB table pages each lookup reads
+        -- 64 KiB: a page of 1000 over two agents read some 3,000 pages. Now those branches read the index alone,
+        -- and only the documents of the page are read from the table. 33 bytes per call in each index.
+        DROP INDEX calls_by_order;
+        DROP INDEX calls_by_agent;
+        CREATE INDEX calls_by_order ON calls (workspace_id, sort_key, e2e_p50, duration_ms, call_status, call_successful, in_voicemail, direction, call_id);
+        CREATE INDEX calls_by_agent ON calls (workspace_id, agent_id, sort_key, call_status, call_successful, in_voicemail, direction, user_sentiment, call_id);
+        """,
     ];
 }
