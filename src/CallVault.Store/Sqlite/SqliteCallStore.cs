@@ -505,12 +505,12 @@ public sealed class SqliteCallStore : ICallStore
     /// committed some 25,000 pages, each one WAL frame written by two system calls, then copied back by the
     /// checkpoint: at a million calls the writer spent 31 s of its 85 s committing and 17 s waiting for the
     /// checkpoint. With 64 KiB pages a document lies whole in its table page, about 13 to a page, and the same
-    /// bytes go in a sixteenth of the frames: imports of a million calls over HTTP went from 11,112 to
-    /// 14,911-16,981 calls/s and from 118 to 77-89 µs of server CPU per call, and the file is smaller (1.16x the
-    /// JSON against 1.19x: overflow pages were mostly full, but the table pages' local parts were not). The price
+    /// bytes go in a sixteenth of the frames: imports of a million calls over HTTP went from 11,112-11,484 to
+    /// 13,345-16,981 calls/s and from 114-118 to 77-97 µs of server CPU per call (bench/RESULTS.md, session 13),
+    /// and the file is no larger (1.18x the JSON against 1.19x). The price
     /// is paid by reads that look up rows scattered over the table (each lookup reads 64 KiB); the indexes that
     /// most pages walk hold the call id, so that a page looks up only the documents it returns (migration 6).
-    /// A store created with another page size keeps it; <c>docs/scaling.md</c> says how to convert one.
+    /// A store created with another page size keeps it; the README says how to convert one.
     /// </summary>
     const int PageSize = 65_536;
 
