@@ -85,8 +85,7 @@ public sealed class SqlitePageLayoutTests : IDisposable
         await store.UpsertCallsAsync(ws, [.. Enumerable.Range(0, 3000).Select(i => Call(i, $"agent_{(char)('a' + i % 5)}"))], None);
         var filter = JsonSerializer.Deserialize(filterJson, CallVaultJsonContext.Default.CallFilter);
 
-        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
-        await connection.OpenAsync();
+        await using var connection = await OpenAsync();
         await using (var analyze = connection.CreateCommand())
         {
             // With statistics, as a store that has run for a while has them: the plan must not depend on their absence.
@@ -134,17 +133,23 @@ public sealed class SqlitePageLayoutTests : IDisposable
 
     async Task<object?> ScalarObjectAsync(string sql)
     {
-        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
-        await connection.OpenAsync();
+        await using var connection = await OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         return await command.ExecuteScalarAsync();
     }
 
+    /// <summary>A connection of the test's own to the store's file, beside the store.</summary>
+    async Task<SqliteConnection> OpenAsync()
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
+        await connection.OpenAsync();
+        return connection;
+    }
+
     async Task ExecuteAsync(string sql)
     {
-        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
-        await connection.OpenAsync();
+        await using var connection = await OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         await command.ExecuteNonQueryAsync();
