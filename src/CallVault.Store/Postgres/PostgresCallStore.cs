@@ -33,6 +33,9 @@ public sealed class PostgresCallStore : ICallStore
     /// <summary>Documents list-calls served from the document cache so far (tests and diagnostics).</summary>
     internal long DocumentCacheHits => _documents?.Hits ?? 0;
 
+    /// <summary>The store's connections, for tests that look at a connection's session (its prepared statements).</summary>
+    internal NpgsqlDataSource DataSource => _dataSource;
+
     /// <param name="database">A postgresql:// URL or an Npgsql connection string.</param>
     /// <param name="clock">The time calls are received at.</param>
     /// <param name="documentCacheBytes">Bytes of documents kept for list-calls (<see cref="PostgresDocumentCache"/>); 0 for none.</param>
@@ -60,7 +63,8 @@ public sealed class PostgresCallStore : ICallStore
     /// Run once on each new server connection. Statements are auto-prepared (PostgresConnectionStrings), and
     /// PostgreSQL may then switch a prepared statement to a generic plan, made without the parameter values,
     /// for good: a plan fit for a wide latency range would then walk the whole order index for a narrow one.
-    /// So every execution is planned with its values; preparing still saves parsing. JIT compilation costs
+    /// So every execution is planned with its values (but for list queries with a fixed plan,
+    /// <see cref="FixedPlanSettings"/>); preparing still saves parsing. JIT compilation costs
     /// tens of milliseconds and list queries take a few: off, whatever the server's default.
     /// </summary>
     const string SessionSettings = "SET plan_cache_mode = force_custom_plan; SET jit = off";
@@ -225,7 +229,7 @@ public sealed class PostgresCallStore : ICallStore
         if (_documents is null || query.Limit > MaxCachedPage)
             return await ReadPageAsync(workspaceId, query, ct);
 
-        await using var command = _dataSource.CreateCommand();
+        await using var batch = ListBatch(query, out var command);
         if (!PostgresListQuery.TryBuild(workspaceId, query, command, PostgresListQuery.Columns.VersionedDocuments))
             return CallPage.Create(0);
         var key = PageKey(command);
@@ -235,10 +239,10 @@ public sealed class PostgresCallStore : ICallStore
             // The page's ids and versions first, from the index alone; when this process holds every document
             // at its version, that is the whole page.
             var calls = new List<(string CallId, long Version)>(query.Limit);
-            await using (var versions = _dataSource.CreateCommand())
+            await using (var versions = ListBatch(query, out var ids))
             {
-                PostgresListQuery.TryBuild(workspaceId, query, versions, PostgresListQuery.Columns.Versions);
-                await using var reader = await versions.ExecuteReaderAsync(ct);
+                PostgresListQuery.TryBuild(workspaceId, query, ids, PostgresListQuery.Columns.Versions);
+                await using var reader = await ReadListAsync(versions, ct);
                 while (await reader.ReadAsync(ct))
                     calls.Add((reader.GetString(0), reader.GetInt64(1)));
             }
@@ -255,7 +259,7 @@ public sealed class PostgresCallStore : ICallStore
         try
         {
             var mark = _documents.Mark;
-            await using var reader = await command.ExecuteReaderAsync(ct);
+            await using var reader = await ReadListAsync(batch, ct);
             while (await reader.ReadAsync(ct))
             {
                 ReadDocument(reader, 2, page);
@@ -274,7 +278,7 @@ public sealed class PostgresCallStore : ICallStore
     }
 
     /// <summary>What identifies a page for the document cache: its SQL and the values bound to it.</summary>
-    static string PageKey(NpgsqlCommand command)
+    static string PageKey(NpgsqlBatchCommand command)
     {
         var key = new StringBuilder(command.CommandText);
         foreach (NpgsqlParameter parameter in command.Parameters)
@@ -305,16 +309,58 @@ public sealed class PostgresCallStore : ICallStore
         document.ReadExactly(page.Append(length));
     }
 
+    /// <summary>
+    /// Run before a list query whose plan cannot depend on its values (<see cref="PostgresListQuery.HasFixedPlan"/>),
+    /// in the same batch and so in the same implicit transaction, after which both settings are back to the
+    /// connection's. Such a query is planned once per connection, without its values (a generic plan), instead of
+    /// at every execution: planning was half of PostgreSQL's CPU for a page served from the document cache (it
+    /// weighs all 14 indexes of the table). Sorting is ruled out so that the plan is the order index's
+    /// whatever the planner estimates: without the limit's value, a generic plan costs the query as if it kept a
+    /// tenth of the rows, and on a server left at random_page_cost 4 with rows stored out of start-time order, a
+    /// bitmap scan and a sort of that tenth could look cheaper than walking the index. Not seen here (40 and 3,000
+    /// calls, in start-time order and not, and the benchmark's million: the plan is the index either way); ruling
+    /// it out costs nothing. Being local to the transaction, the settings also hold behind PgBouncer.
+    /// </summary>
+    internal const string FixedPlanSettings = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_sort', 'off', true)";
+
+    /// <summary>A batch for one list query: its command, after <see cref="FixedPlanSettings"/> when its plan is fixed.</summary>
+    NpgsqlBatch ListBatch(CallQuery query, out NpgsqlBatchCommand command)
+    {
+        var batch = _dataSource.CreateBatch();
+        if (PostgresListQuery.HasFixedPlan(query))
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(FixedPlanSettings));
+        command = new NpgsqlBatchCommand();
+        batch.BatchCommands.Add(command);
+        return batch;
+    }
+
+    /// <summary>Runs a <see cref="ListBatch"/>; the reader is on the rows of its list query.</summary>
+    static async Task<NpgsqlDataReader> ReadListAsync(NpgsqlBatch batch, CancellationToken ct)
+    {
+        var reader = await batch.ExecuteReaderAsync(ct);
+        try
+        {
+            for (var i = 1; i < batch.BatchCommands.Count; i++)
+                await reader.NextResultAsync(ct);
+            return reader;
+        }
+        catch
+        {
+            await reader.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>A page read in one query, documents included.</summary>
     async Task<CallPage> ReadPageAsync(long workspaceId, CallQuery query, CancellationToken ct)
     {
         var page = CallPage.Create(query.Limit);
         try
         {
-            await using var command = _dataSource.CreateCommand();
+            await using var batch = ListBatch(query, out var command);
             if (!PostgresListQuery.TryBuild(workspaceId, query, command))
                 return page;
-            await using var reader = await command.ExecuteReaderAsync(ct);
+            await using var reader = await ReadListAsync(batch, ct);
             while (await reader.ReadAsync(ct))
                 ReadDocument(reader, 0, page);
             return page;

@@ -56,12 +56,49 @@ static class PostgresListQuery
     }
 
     /// <summary>
+    /// Whether the query's plan cannot depend on the values bound to it: no list filter and no latency or
+    /// duration range, only the workspace, a start time range, the cursor, the order and the limit. The order's
+    /// index serves all of those as index conditions and returns the rows in the page's order, and any other plan
+    /// would read and sort every matching row. So such a query may be planned once without its values (a generic
+    /// plan) as long as sorting is ruled out (PostgresCallStore.FixedPlanSettings). A list or a range of another
+    /// column is different: which index drives the query, and whether it pays to sort, depends on how many calls
+    /// the value matches (docs/scaling.md).
+    /// </summary>
+    public static bool HasFixedPlan(CallQuery query) =>
+        query.Filter is not { } f
+        || (None(f.FromNumber) && None(f.ToNumber) && None(f.AgentId) && None(f.DisconnectionReason)
+            && None(f.UserSentiment) && None(f.CallStatus) && None(f.CallType) && None(f.Direction)
+            && None(f.CallSuccessful) && None(f.InVoicemail)
+            && Unbounded(f.DurationMs) && Unbounded(f.E2eLatencyP50));
+
+    static bool None<T>(IReadOnlyList<T>? values) => values is not { Count: > 0 };
+
+    static bool Unbounded(Threshold? range) => range?.LowerThreshold is null && range?.UpperThreshold is null;
+
+    /// <summary>
     /// Sets the command's SQL and parameters; false when no call can match (a list of values none of which
     /// can be stored, such as text holding a NUL character), in which case there is nothing to run.
     /// </summary>
     public static bool TryBuild(long workspaceId, CallQuery query, NpgsqlCommand command, Columns columns = Columns.Documents)
     {
-        var parameters = command.Parameters;
+        if (!TryBuild(workspaceId, query, command.Parameters, columns, out var sql))
+            return false;
+        command.CommandText = sql;
+        return true;
+    }
+
+    /// <inheritdoc cref="TryBuild(long, CallQuery, NpgsqlCommand, Columns)"/>
+    public static bool TryBuild(long workspaceId, CallQuery query, NpgsqlBatchCommand command, Columns columns = Columns.Documents)
+    {
+        if (!TryBuild(workspaceId, query, command.Parameters, columns, out var sql))
+            return false;
+        command.CommandText = sql;
+        return true;
+    }
+
+    static bool TryBuild(long workspaceId, CallQuery query, NpgsqlParameterCollection parameters, Columns columns, out string text)
+    {
+        text = "";
         var lists = new List<ListFilter>();
         var conditions = new StringBuilder();
         if (query.Filter is { } f)
@@ -131,7 +168,7 @@ static class PostgresListQuery
             sql.Append(query.Ascending ? DrivenOrderAscending : DrivenOrderDescending);
         }
         parameters.Add(new NpgsqlParameter<int>("limit", query.Limit));
-        command.CommandText = sql.ToString();
+        text = sql.ToString();
         return true;
     }
 

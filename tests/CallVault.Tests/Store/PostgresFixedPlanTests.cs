@@ -1,0 +1,171 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using CallVault.Client.Models;
+using CallVault.Store;
+using CallVault.Store.Postgres;
+using CallVault.Tests.Infrastructure;
+using Npgsql;
+
+namespace CallVault.Tests.Store;
+
+/// <summary>
+/// A list query whose plan cannot depend on its values (<see cref="PostgresListQuery.HasFixedPlan"/>) is planned
+/// once per connection without them, sorting ruled out; every other query is planned with its values at each
+/// execution, and the settings that do this for one query do not stay on the connection. The plan checks run only
+/// in the PostgreSQL suite (CALLVAULT_TEST_STORE=postgres).
+/// </summary>
+public class PostgresFixedPlanTests
+{
+    static readonly CancellationToken None = CancellationToken.None;
+
+    /// <summary>Queries of every fixed-plan form: no filter, either order, a start time range, a cursor.</summary>
+    static readonly CallQuery[] FixedPlanQueries =
+    [
+        new(null, false, 5, null),
+        new(new CallFilter(), true, 5, null),
+        new(new CallFilter { StartTimestamp = new Threshold { LowerThreshold = 1010, UpperThreshold = 1030 } }, false, 5, null),
+        new(new CallFilter { StartTimestamp = new Threshold { UpperThreshold = 1030 }, AgentId = [] }, true, 5, new CallPosition(1020, "c20")),
+        new(null, false, 5, new CallPosition(1020, "c20")),
+    ];
+
+    /// <summary>Queries whose best plan depends on their values: a list filter, a latency or duration range.</summary>
+    static readonly CallQuery[] ValuePlanQueries =
+    [
+        new(new CallFilter { AgentId = ["a"] }, false, 5, null),
+        new(new CallFilter { AgentId = ["a", "b"] }, false, 5, null),
+        new(new CallFilter { CallSuccessful = [false] }, false, 5, null),
+        new(new CallFilter { E2eLatencyP50 = new Threshold { LowerThreshold = 800 } }, false, 5, null),
+        new(new CallFilter { DurationMs = new Threshold { UpperThreshold = 5_000 }, StartTimestamp = new Threshold { LowerThreshold = 1000 } }, true, 5, null),
+    ];
+
+    [Fact]
+    public void OnlyQueriesWithoutListsLatencyOrDurationRangesHaveAFixedPlan()
+    {
+        Assert.All(FixedPlanQueries, q => Assert.True(PostgresListQuery.HasFixedPlan(q)));
+        Assert.All(ValuePlanQueries, q => Assert.False(PostgresListQuery.HasFixedPlan(q)));
+        Assert.False(PostgresListQuery.HasFixedPlan(new(new CallFilter { InVoicemail = [true] }, false, 5, null)));
+        Assert.False(PostgresListQuery.HasFixedPlan(new(new CallFilter { DisconnectionReason = [DisconnectionReason.UserHangup] }, false, 5, null)));
+        Assert.False(PostgresListQuery.HasFixedPlan(new(new CallFilter { FromNumber = ["+1"], StartTimestamp = new Threshold { LowerThreshold = 1 } }, false, 5, null)));
+    }
+
+    [Fact]
+    public async Task FixedPlanQueriesAreGenericAndEveryOtherIsPlannedWithItsValues()
+    {
+        if (!TestDatabase.UsesPostgres)
+            return;
+        await using var database = await TestDatabase.CreateAsync();
+        // One connection, so that what the lists leave on it can be seen; statements prepared from their second use.
+        var connectionString = new NpgsqlConnectionStringBuilder(PostgresConnectionStrings.From(database.ConnectionString))
+        {
+            MaxPoolSize = 1,
+            AutoPrepareMinUsages = 2,
+        }.ConnectionString;
+        await using var store = new PostgresCallStore(connectionString);
+        await store.MigrateAsync(None);
+        var ws = await SeedAsync(store);
+
+        for (var round = 0; round < 6; round++)
+        {
+            foreach (var query in FixedPlanQueries.Concat(ValuePlanQueries))
+                Assert.NotEmpty(await store.ListCallsAsync(ws, query, None));
+        }
+
+        var statements = new List<(string Sql, long Generic, long Custom)>();
+        await using (var command = store.DataSource.CreateCommand("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%FROM calls%ORDER BY%'"))
+        await using (var reader = await command.ExecuteReaderAsync(None))
+        {
+            while (await reader.ReadAsync(None))
+                statements.Add((reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2)));
+        }
+        var valuePlans = statements.Where(s => Regex.IsMatch(s.Sql, "agent_id|call_successful =|e2e_p50|duration_ms")).ToList();
+        var fixedPlans = statements.Except(valuePlans).ToList();
+        // Each fixed-plan form with documents and, once its page is held, with ids and versions alone.
+        Assert.True(fixedPlans.Count >= 8, string.Join("\n", statements));
+        Assert.True(valuePlans.Count >= 8, string.Join("\n", statements));
+        Assert.All(fixedPlans, s => Assert.True(s is { Generic: > 0, Custom: 0 }, $"{s.Sql}: {s.Generic} generic, {s.Custom} custom plans"));
+        Assert.All(valuePlans, s => Assert.True(s is { Generic: 0, Custom: > 0 }, $"{s.Sql}: {s.Generic} generic, {s.Custom} custom plans"));
+
+        // The connection is back to its own settings.
+        Assert.Equal("force_custom_plan", await ShowAsync(store.DataSource, "plan_cache_mode"));
+        Assert.Equal("on", await ShowAsync(store.DataSource, "enable_sort"));
+    }
+
+    [Fact]
+    public async Task TheGenericPlanOfEveryFixedPlanQueryWalksTheOrderIndexWithoutSorting()
+    {
+        if (!TestDatabase.UsesPostgres)
+            return;
+        await using var database = await TestDatabase.CreateAsync();
+        long ws;
+        await using (var store = await CallStores.OpenAsync(database.ConnectionString, None))
+            ws = await SeedAsync(store);
+        await using var source = NpgsqlDataSource.Create(PostgresConnectionStrings.From(database.ConnectionString));
+        await using (var analyze = source.CreateCommand("ANALYZE calls"))
+            await analyze.ExecuteNonQueryAsync(None);
+
+        var statement = 0;
+        foreach (var query in FixedPlanQueries)
+        {
+            foreach (var columns in Enum.GetValues<PostgresListQuery.Columns>())
+            {
+                var plan = await GenericPlanAsync(source, ws, query, columns, $"fixed_{statement++}", PostgresCallStore.FixedPlanSettings);
+                Assert.Contains("calls_by_order_filtered", plan);
+                Assert.DoesNotContain("Sort", plan);
+                Assert.DoesNotContain("Seq Scan", plan);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The plan PostgreSQL makes for the store's SQL of the query without its values: the SQL prepared as it is
+    /// (parameters numbered in their order), after <paramref name="settings"/>, in one transaction.
+    /// </summary>
+    static async Task<string> GenericPlanAsync(NpgsqlDataSource source, long ws, CallQuery query, PostgresListQuery.Columns columns, string name, string settings)
+    {
+        await using var built = new NpgsqlCommand();
+        Assert.True(PostgresListQuery.TryBuild(ws, query, built, columns));
+        var parameters = built.Parameters.Select(p => p.ParameterName).ToList();
+        var sql = Regex.Replace(built.CommandText, @"@(\w+)", m => "$" + (parameters.IndexOf(m.Groups[1].Value) + 1));
+        var values = string.Join(", ", built.Parameters.Select(p => p.Value switch
+        {
+            string text => "'" + text.Replace("'", "''") + "'",
+            IFormattable number => number.ToString(null, CultureInfo.InvariantCulture),
+            var other => throw new InvalidOperationException($"no literal for {other}"),
+        }));
+
+        await using var connection = await source.OpenConnectionAsync(None);
+        await using var transaction = await connection.BeginTransactionAsync(None);
+        await using (var set = new NpgsqlCommand(settings, connection, transaction))
+            await set.ExecuteNonQueryAsync(None);
+        await using (var prepare = new NpgsqlCommand($"PREPARE {name} AS {sql}", connection, transaction))
+            await prepare.ExecuteNonQueryAsync(None);
+        var lines = new List<string>();
+        await using (var explain = new NpgsqlCommand($"EXPLAIN EXECUTE {name}({values})", connection, transaction))
+        await using (var reader = await explain.ExecuteReaderAsync(None))
+        {
+            while (await reader.ReadAsync(None))
+                lines.Add(reader.GetString(0));
+        }
+        return string.Join("\n", lines);
+    }
+
+    /// <summary>40 calls of two agents, with latencies, starting at 1000-1039 ms.</summary>
+    static async Task<long> SeedAsync(ICallStore store)
+    {
+        var ws = (await store.GetOrCreateWorkspaceAsync("acme", None)).Id;
+        await store.UpsertCallsAsync(ws, [.. Enumerable.Range(0, 40).Select(i => StoreContractTests.Call($"c{i:D2}", n =>
+        {
+            n["agent_id"] = i % 2 == 0 ? "a" : "b";
+            n["end_timestamp"] = 1000 + i + 1000;
+            n["latency"] = new System.Text.Json.Nodes.JsonObject { ["e2e"] = new System.Text.Json.Nodes.JsonObject { ["p50"] = 700 + i * 10 } };
+            n["call_analysis"] = new System.Text.Json.Nodes.JsonObject { ["call_successful"] = i % 3 != 0 };
+        }, start: 1000 + i))], None);
+        return ws;
+    }
+
+    static async Task<string> ShowAsync(NpgsqlDataSource source, string setting)
+    {
+        await using var command = source.CreateCommand("SHOW " + setting);
+        return (string)(await command.ExecuteScalarAsync(None))!;
+    }
+}
