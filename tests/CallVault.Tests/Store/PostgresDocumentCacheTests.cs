@@ -44,6 +44,29 @@ public class PostgresDocumentCacheTests
     }
 
     [Fact]
+    public async Task EntriesTheRingHasOverwrittenAreSweptAwayOnceThereAreTooMany()
+    {
+        var cache = Cache(); // 1 MB: a sweep once there are more than 2,048 entries
+        var document = new byte[600];
+        for (var i = 0; i < 20_000; i++)
+            cache.Add(1, $"c{i:D5}", 1, document);
+
+        // The sweeps run on the thread pool, so the last one may still be going, or one set off while another
+        // ran may have been skipped: more changes set off another until the entries are few enough.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (cache.EntryCount > 2048 && DateTime.UtcNow < deadline)
+        {
+            for (var i = 0; i < 1024; i++)
+                cache.Visit("another page");
+            await Task.Delay(10);
+        }
+        Assert.InRange(cache.EntryCount, 1, 2048); // 20,000 without sweeping
+        Assert.InRange(cache.Count, 1700, 1747); // what 1 MB holds of 600-byte documents
+        Assert.NotNull(Fill(cache, 1, [.. Enumerable.Range(19_950, 50).Select(i => ($"c{i:D5}", 1L))]));
+        Assert.Null(Fill(cache, 1, ("c00000", 1)));
+    }
+
+    [Fact]
     public void DocumentsAreKeptUntilTheRingComesRoundToThem()
     {
         var cache = Cache(maxBytes: 1000);
