@@ -229,19 +229,19 @@ public sealed class PostgresCallStore : ICallStore
         if (_documents is null || query.Limit > MaxCachedPage)
             return await ReadPageAsync(workspaceId, query, ct);
 
-        await using var batch = ListBatch(query, out var command);
-        if (!PostgresListQuery.TryBuild(workspaceId, query, command, PostgresListQuery.Columns.VersionedDocuments))
+        await using var batch = ListBatch(workspaceId, query, PostgresListQuery.Columns.VersionedDocuments);
+        if (batch is null)
             return CallPage.Create(0);
-        var key = PageKey(command);
+        var key = PageKey(batch.BatchCommands[^1]);
         var plan = _documents.Visit(key);
         if (plan == PostgresDocumentCache.Plan.TryHeld)
         {
             // The page's ids and versions first, from the index alone; when this process holds every document
             // at its version, that is the whole page.
             var calls = new List<(string CallId, long Version)>(query.Limit);
-            await using (var versions = ListBatch(query, out var ids))
+            // Buildable: the same query built just above.
+            await using (var versions = ListBatch(workspaceId, query, PostgresListQuery.Columns.Versions)!)
             {
-                PostgresListQuery.TryBuild(workspaceId, query, ids, PostgresListQuery.Columns.Versions);
                 await using var reader = await ReadListAsync(versions, ct);
                 while (await reader.ReadAsync(ct))
                     calls.Add((reader.GetString(0), reader.GetInt64(1)));
@@ -323,13 +323,19 @@ public sealed class PostgresCallStore : ICallStore
     /// </summary>
     internal const string FixedPlanSettings = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_sort', 'off', true)";
 
-    /// <summary>A batch for one list query: its command, after <see cref="FixedPlanSettings"/> when its plan is fixed.</summary>
-    NpgsqlBatch ListBatch(CallQuery query, out NpgsqlBatchCommand command)
+    /// <summary>
+    /// A batch for one list query, its command last, after <see cref="FixedPlanSettings"/> when its plan is fixed;
+    /// null when no call can match (<see cref="PostgresListQuery.TryBuild(long, CallQuery, NpgsqlCommand, PostgresListQuery.Columns)"/>).
+    /// </summary>
+    NpgsqlBatch? ListBatch(long workspaceId, CallQuery query, PostgresListQuery.Columns columns)
     {
+        var command = new NpgsqlBatchCommand();
+        if (!PostgresListQuery.TryBuild(workspaceId, query, command.Parameters, columns, out var sql))
+            return null;
+        command.CommandText = sql;
         var batch = _dataSource.CreateBatch();
         if (PostgresListQuery.HasFixedPlan(query))
             batch.BatchCommands.Add(new NpgsqlBatchCommand(FixedPlanSettings));
-        command = new NpgsqlBatchCommand();
         batch.BatchCommands.Add(command);
         return batch;
     }
@@ -357,8 +363,8 @@ public sealed class PostgresCallStore : ICallStore
         var page = CallPage.Create(query.Limit);
         try
         {
-            await using var batch = ListBatch(query, out var command);
-            if (!PostgresListQuery.TryBuild(workspaceId, query, command))
+            await using var batch = ListBatch(workspaceId, query, PostgresListQuery.Columns.Documents);
+            if (batch is null)
                 return page;
             await using var reader = await ReadListAsync(batch, ct);
             while (await reader.ReadAsync(ct))

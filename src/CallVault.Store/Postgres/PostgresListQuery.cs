@@ -87,16 +87,11 @@ static class PostgresListQuery
         return true;
     }
 
-    /// <inheritdoc cref="TryBuild(long, CallQuery, NpgsqlCommand, Columns)"/>
-    public static bool TryBuild(long workspaceId, CallQuery query, NpgsqlBatchCommand command, Columns columns = Columns.Documents)
-    {
-        if (!TryBuild(workspaceId, query, command.Parameters, columns, out var sql))
-            return false;
-        command.CommandText = sql;
-        return true;
-    }
-
-    static bool TryBuild(long workspaceId, CallQuery query, NpgsqlParameterCollection parameters, Columns columns, out string text)
+    /// <summary>
+    /// Adds the parameters and gives the SQL; false when no call can match (see the overload above). For a command
+    /// of a batch (PostgresCallStore.ListBatch).
+    /// </summary>
+    public static bool TryBuild(long workspaceId, CallQuery query, NpgsqlParameterCollection parameters, Columns columns, out string text)
     {
         text = "";
         var lists = new List<ListFilter>();

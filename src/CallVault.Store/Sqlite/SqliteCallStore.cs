@@ -520,10 +520,10 @@ public sealed class SqliteCallStore : ICallStore
     /// The writer's page cache, in KiB (negative, as PRAGMA cache_size takes it): 256 MiB. An import request of
     /// 10,000 calls dirtied about 100 MB of 4 KiB pages, a third of them in the indexes that calls do not arrive in
     /// the order of (call id, caller and callee numbers); with 64 KiB pages those indexes are dirtied whole, about
-    /// 140 MB per request on average over an import of a million calls (its WAL writes). With 64 MiB those pages left the cache within a batch and
-    /// were read back for the next call that touched them: for a million calls, in-process, the writer's work
-    /// before its commits took 46 s instead of 29 s (issue 3). The memory is given back when the writer falls idle
-    /// (<see cref="IdleAsync"/>).
+    /// 140 MB per request on average over an import of a million calls (its WAL writes). With 64 MiB those pages
+    /// left the cache within a batch and were read back for the next call that touched them: for a million calls,
+    /// in-process, the writer's work before its commits took 46 s instead of 29 s (issue 3). The memory is given
+    /// back when the writer falls idle (<see cref="IdleAsync"/>).
     /// </summary>
     const int WriterCacheKib = -262_144;
 
