@@ -96,6 +96,9 @@ if (!options.Quick)
 }
 
 // ---- sequential latency per shape ----
+var reclaimer = KernelReclaimer.Threads();
+var reclaimerCpu = KernelReclaimer.CpuSeconds(reclaimer);
+var sequentialClock = Stopwatch.StartNew();
 foreach (var limit in new[] { 50, 1000 })
 {
     foreach (var shape in shapes)
@@ -107,6 +110,8 @@ foreach (var limit in new[] { 50, 1000 })
         Console.Error.WriteLine($"  {shape.Name,-24} limit {limit,4}: median {timing.Median:F2} ms, p99 {timing.P99:F2} ms, {timing.Rows} rows, {read?.ToString("F2", CultureInfo.InvariantCulture) ?? "-"} read/row, server CPU {timing.CpuMicroseconds:F0} µs, {timing.ReadCalls:F0} read calls, {timing.PageFaults:F1} page faults per request");
     }
 }
+
+report.KernelReclaimer = (reclaimer.Count, KernelReclaimer.CpuSeconds(reclaimer) - reclaimerCpu, sequentialClock.Elapsed.TotalSeconds);
 
 // The floor: the same round trip when the answer costs the server nothing.
 {

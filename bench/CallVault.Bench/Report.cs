@@ -18,6 +18,9 @@ sealed class Report(BenchOptions options)
     public LoadResult? Mixed { get; set; }
     public LoadResult? Fixed { get; set; }
 
+    /// <summary>The kernel's DAMON threads during the sequential requests: how many, their CPU seconds, over how many seconds.</summary>
+    public (int Threads, double CpuSeconds, double Seconds) KernelReclaimer { get; set; }
+
     sealed record ImportNumbers(double JsonBytesPerCall, double CallsPerSecond, double CpuMsPerCall, double PeakMemoryMb);
 
     public void SaveImport(string file) =>
@@ -55,6 +58,10 @@ sealed class Report(BenchOptions options)
         }
         s.AppendLine(inv, $"| server peak memory (VmHWM) while serving | {ServePeakMemoryMb:N0} MB | < 300 MB |");
         s.AppendLine(inv, $"| server peak memory (VmHWM) during the import | {ImportPeakMemoryMb:N0} MB | |");
+        var (threads, cpu, seconds) = KernelReclaimer;
+        s.AppendLine(threads == 0
+            ? "| kernel memory reclaimer (DAMON) during the sequential requests | not running | |"
+            : string.Create(inv, $"| kernel memory reclaimer (DAMON) during the sequential requests | running: {cpu * 1000:N0} ms of CPU in {seconds:F0} s, in bursts | |"));
         s.AppendLine();
         s.AppendLine(inv, $"Sequential requests over loopback, {options.Requests} per row, after a warm-up of the server (every shape 50 times at both page sizes, then 5 s of the mixed load) and 20 requests of the row's own shape; rows read = rows the database visited per row returned; server CPU, read calls and page faults = the server process's CPU time, read system calls and minor page faults over those requests divided by their number (CPU time includes whatever else the server did meanwhile, such as the runtime's background work, so it can overstate the cost of one request under load; the read calls are SQLite's reads from the file, overflow pages included, which bypass its cache; socket receives are not counted: the fixed answer makes none).");
         s.AppendLine();
