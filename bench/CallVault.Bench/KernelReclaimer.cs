@@ -3,10 +3,11 @@ namespace CallVault.Bench;
 /// <summary>
 /// The kernel's DAMON threads (<c>kdamond.N</c>), which some virtual machines run to find and page out memory that
 /// is not in use, for the host. On this benchmark's machine one samples the whole physical memory every 0.5 s and
-/// holds one of the 2 cores for 2-10 ms each time (perf sched), and a request in flight then waits for it: that
-/// is most of the page-50 p99 of sequential requests (bench/RESULTS.md, "What session 15 measured"). The report
-/// says whether such a thread ran during the timed requests and how much CPU it took, so that every run tells
-/// what it was measured beside; <c>bench/run.sh --pause-damon</c> pauses them for a run.
+/// holds one of the 2 cores each time, from a few microseconds to tens of milliseconds (perf sched), and a request
+/// in flight then waits for a core: one source of the page-50 p99s of sequential requests (bench/RESULTS.md,
+/// "What session 15 measured"). The report says whether such a thread ran during the timed requests and how
+/// much CPU it took, so that every run tells what it was measured beside; <c>bench/run.sh --pause-damon</c>
+/// pauses them for a run.
 /// </summary>
 static class KernelReclaimer
 {
