@@ -63,7 +63,11 @@ pause_damon_now() { # every running DAMON context off, remembered so that cleanu
     [ -f "$f" ] && [ "$(cat "$f")" = Y ] || continue
     if echo N >"$f" 2>/dev/null; then damon_paused+=("$f"); else echo "bench: cannot pause $f (needs root)" >&2; fi
   done
-  echo "== paused the kernel's DAMON reclaimer (${#damon_paused[@]} switch(es)); it is turned back on at the end" >&2
+  if [ ${#damon_paused[@]} -gt 0 ]; then
+    echo "== paused the kernel's DAMON reclaimer (${#damon_paused[@]} switch(es)); it is turned back on at the end" >&2
+  else
+    echo "== --pause-damon: no DAMON reclaimer was paused (none running, or not root)" >&2
+  fi
 }
 resume_damon() {
   local f
