@@ -246,10 +246,17 @@ public sealed class PostgresCallStore : ICallStore
                 while (await reader.ReadAsync(ct))
                     calls.Add((reader.GetString(0), reader.GetInt64(1)));
             }
-            var held = CallPage.Create(calls.Count);
-            if (_documents.TryFill(workspaceId, calls, held))
-                return held;
-            held.Dispose();
+            // A few calls not held at their version (new since the page was kept, as at the top of a page that
+            // a dashboard polls, or written since): their documents alone, by primary key, into the cache, and
+            // then the page from it. More than half missing, the page is read whole, as below.
+            var missing = _documents.Missing(workspaceId, calls);
+            if (missing.Count <= calls.Count / 2 && (missing.Count == 0 || await KeepDocumentsAsync(workspaceId, missing, ct)))
+            {
+                var held = CallPage.Create(calls.Count);
+                if (_documents.TryFill(workspaceId, calls, held))
+                    return held;
+                held.Dispose();
+            }
         }
 
         // Otherwise the page with its documents, in one query as without the cache, straight into the page; from
@@ -275,6 +282,30 @@ public sealed class PostgresCallStore : ICallStore
             page.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Reads the documents of these calls by primary key and keeps them in the document cache; false when one of
+    /// them is gone or at another version than the page's (written since its ids and versions were read), and
+    /// the page is then read whole.
+    /// </summary>
+    async Task<bool> KeepDocumentsAsync(long workspaceId, IReadOnlyList<(string CallId, long Version)> calls, CancellationToken ct)
+    {
+        const string sql = "SELECT call_id, version, doc FROM calls WHERE workspace_id = @ws AND call_id = ANY(@ids)";
+        var versions = calls.ToDictionary(c => c.CallId, c => c.Version, StringComparer.Ordinal);
+        await using var command = Command(_dataSource.CreateCommand(sql), ("ws", workspaceId), ("ids", versions.Keys.ToArray()));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var found = 0;
+        while (await reader.ReadAsync(ct))
+        {
+            var callId = reader.GetString(0);
+            var version = reader.GetInt64(1);
+            if (versions[callId] != version)
+                return false;
+            _documents!.Add(workspaceId, callId, version, reader.GetFieldValue<byte[]>(2));
+            found++;
+        }
+        return found == versions.Count;
     }
 
     /// <summary>What identifies a page for the document cache: its SQL and the values bound to it.</summary>

@@ -109,6 +109,19 @@ sealed class PostgresDocumentCache
         return true;
     }
 
+    /// <summary>The calls of a page whose documents this process does not hold at their version.</summary>
+    public List<(string CallId, long Version)> Missing(long workspaceId, IReadOnlyList<(string CallId, long Version)> calls)
+    {
+        var now = Environment.TickCount64;
+        var missing = new List<(string CallId, long Version)>();
+        foreach (var (callId, version) in calls)
+        {
+            if (!_entries.TryGetValue(new Key(workspaceId, callId), out var entry) || entry.Version != version || !Current(entry, now))
+                missing.Add((callId, version));
+        }
+        return missing;
+    }
+
     /// <summary>What a list page does, given how often this process served the same query lately.</summary>
     public enum Plan
     {

@@ -450,6 +450,42 @@ public class StoreContractTests
     }
 
     [Fact]
+    public async Task ANewCallOnTopOfAPageServedBeforeIsReadAloneTheRestComesFromTheCache()
+    {
+        // A dashboard polling the newest calls: on PostgreSQL the page's documents are kept from its second visit,
+        // and a call that arrives since is read by itself; when most of the page is new, it is read whole.
+        await using var f = await Fixture.StartAsync();
+        await using var second = await f.OpenAnotherAsync();
+        await f.Store.UpsertCallsAsync(f.Workspace, [.. Enumerable.Range(0, 10).Select(i => Call($"c{i}", start: 1000 + i))], None);
+        var newest = new CallQuery(null, false, 5, null);
+        var postgres = f.Store as CallVault.Store.Postgres.PostgresCallStore;
+        async Task<List<byte[]>> PageAsync()
+        {
+            using var page = await f.Store.ListPageAsync(f.Workspace, newest, None);
+            return page.ToArrays().ToList();
+        }
+        for (var visit = 0; visit < 3; visit++)
+            Assert.Equal(["c9", "c8", "c7", "c6", "c5"], (await PageAsync()).Select(IdOf));
+        var hits = postgres?.DocumentCacheHits ?? 0;
+        Assert.True(postgres is null || hits == 5, $"{hits} documents from the cache on the third visit");
+
+        await second.UpsertCallsAsync(f.Workspace, [Call("c10", n => n["transcript"] = "new", start: 1010)], None);
+        var listed = await PageAsync();
+        Assert.Equal(["c10", "c9", "c8", "c7", "c6"], listed.Select(IdOf));
+        Assert.Equal("new", JsonNode.Parse(listed[0])!["transcript"]!.GetValue<string>());
+        Assert.Equal(await second.ListCallsAsync(f.Workspace, newest, None), listed);
+        if (postgres is not null)
+            Assert.Equal(hits + 5, postgres.DocumentCacheHits);
+
+        await second.UpsertCallsAsync(f.Workspace, [.. Enumerable.Range(11, 3).Select(i => Call($"c{i}", start: 1000 + i))], None);
+        listed = await PageAsync();
+        Assert.Equal(["c13", "c12", "c11", "c10", "c9"], listed.Select(IdOf));
+        Assert.Equal(await second.ListCallsAsync(f.Workspace, newest, None), listed);
+        if (postgres is not null)
+            Assert.Equal(hits + 5, postgres.DocumentCacheHits); // read whole: three of five were new
+    }
+
+    [Fact]
     public async Task SeveralProcessesCanMigrateTheSameDatabaseAtOnce()
     {
         var database = await TestDatabase.CreateAsync();
