@@ -40,7 +40,10 @@ public class PostgresMigrationTests
         await other.UpsertCallsAsync(ws, [StoreContractTests.Call("c2", n => n["transcript"] = "after the upgrade", start: 1002)], None);
         var after = await reopened.ListCallsAsync(ws, query, None);
         Assert.Equal("after the upgrade", (string)JsonNode.Parse(after[3])!["transcript"]!);
-        Assert.Equal(6, reopened.DocumentCacheHits); // not from the cache: c2's version is no longer 0
+        // c2's version is no longer 0: its document is read again, by itself, and the other five come from the
+        // cache at version 0, so the whole page is served from it once c2's new document is kept.
+        Assert.Equal(12, reopened.DocumentCacheHits);
+        Assert.Equal(before.Where((_, i) => i != 3), after.Where((_, i) => i != 3));
     }
 
     /// <summary>What schema 3 left: no version column nor sequence, and the list indexes without it.</summary>
