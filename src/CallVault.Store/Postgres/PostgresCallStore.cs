@@ -246,17 +246,15 @@ public sealed class PostgresCallStore : ICallStore
                 while (await reader.ReadAsync(ct))
                     calls.Add((reader.GetString(0), reader.GetInt64(1)));
             }
+            if (FromCache(workspaceId, calls) is { } held)
+                return held;
             // A few calls not held at their version (new since the page was kept, as at the top of a page that
             // a dashboard polls, or written since): their documents alone, by primary key, into the cache, and
             // then the page from it. More than half missing, the page is read whole, as below.
             var missing = _documents.Missing(workspaceId, calls);
-            if (missing.Count <= calls.Count / 2 && (missing.Count == 0 || await KeepDocumentsAsync(workspaceId, missing, ct)))
-            {
-                var held = CallPage.Create(calls.Count);
-                if (_documents.TryFill(workspaceId, calls, held))
-                    return held;
-                held.Dispose();
-            }
+            if (missing.Count > 0 && missing.Count <= calls.Count / 2 && await KeepDocumentsAsync(workspaceId, missing, ct)
+                && FromCache(workspaceId, calls) is { } completed)
+                return completed;
         }
 
         // Otherwise the page with its documents, in one query as without the cache, straight into the page; from
@@ -282,6 +280,16 @@ public sealed class PostgresCallStore : ICallStore
             page.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The page from the document cache, or null when it does not hold every call at its version.</summary>
+    CallPage? FromCache(long workspaceId, List<(string CallId, long Version)> calls)
+    {
+        var held = CallPage.Create(calls.Count);
+        if (_documents!.TryFill(workspaceId, calls, held))
+            return held;
+        held.Dispose();
+        return null;
     }
 
     /// <summary>
