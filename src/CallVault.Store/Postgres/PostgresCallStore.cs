@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Npgsql;
 using NpgsqlTypes;
@@ -201,7 +202,7 @@ public sealed class PostgresCallStore : ICallStore
         if (!IsStorable(callId))
             return null;
         await using var command = Command(_dataSource.CreateCommand(sql), ("ws", workspaceId), ("id", callId));
-        return await command.ExecuteScalarAsync(ct) as byte[];
+        return await command.ExecuteScalarAsync(ct) is byte[] stored ? PostgresDocuments.Unpack(stored) : null;
     }
 
     public async Task<CallPosition?> FindPositionAsync(long workspaceId, string callId, CancellationToken ct)
@@ -310,7 +311,7 @@ public sealed class PostgresCallStore : ICallStore
             var version = reader.GetInt64(1);
             if (versions[callId] != version)
                 return false;
-            _documents!.Add(workspaceId, callId, version, reader.GetFieldValue<byte[]>(2));
+            _documents!.Add(workspaceId, callId, version, PostgresDocuments.Unpack(reader.GetFieldValue<byte[]>(2)));
             found++;
         }
         return found == versions.Count;
@@ -337,15 +338,24 @@ public sealed class PostgresCallStore : ICallStore
     }
 
     /// <summary>
-    /// Copies a document into the page. Without sequential access Npgsql holds each whole row in its read buffer
-    /// once ReadAsync returns (a 64 kB buffer, larger for a larger row), so the document goes from there
-    /// straight into the page, with no array of its own.
+    /// Decompresses a document into the page. Without sequential access Npgsql holds each whole row in its read
+    /// buffer once ReadAsync returns (a 64 kB buffer, larger for a larger row); the stored bytes are copied from
+    /// there into a pooled buffer, and decompressed from it straight into the page.
     /// </summary>
     static void ReadDocument(NpgsqlDataReader reader, int column, CallPage page)
     {
         var length = checked((int)reader.GetBytes(column, 0, null, 0, 0));
-        using var document = reader.GetStream(column);
-        document.ReadExactly(page.Append(length));
+        var stored = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            reader.GetBytes(column, 0, stored, 0, length);
+            var document = stored.AsSpan(0, length);
+            PostgresDocuments.Unpack(document, page.Append(PostgresDocuments.UnpackedLength(document)));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(stored);
+        }
     }
 
     /// <summary>
@@ -478,7 +488,7 @@ public sealed class PostgresCallStore : ICallStore
                 await using (var command = Command(new NpgsqlCommand(read, connection), ("ws", workspaceId), ("id", callId)))
                 await using (var reader = await command.ExecuteReaderAsync(ct))
                     if (await reader.ReadAsync(ct))
-                        current = new StoredCall(reader.GetFieldValue<byte[]>(0), reader.IsDBNull(1) ? null : reader.GetString(1));
+                        current = new StoredCall(PostgresDocuments.Unpack(reader.GetFieldValue<byte[]>(0)), reader.IsDBNull(1) ? null : reader.GetString(1));
                 var next = change(current);
                 if (next is null)
                     return current?.Document;
@@ -526,7 +536,7 @@ public sealed class PostgresCallStore : ICallStore
                 await using (var command = Command(new NpgsqlCommand(read, connection), ("ws", workspaceId), ("ids", ids)))
                 await using (var reader = await command.ExecuteReaderAsync(ct))
                     while (await reader.ReadAsync(ct))
-                        stored[reader.GetString(0)] = (new StoredCall(reader.GetFieldValue<byte[]>(1), reader.IsDBNull(2) ? null : reader.GetString(2)), reader.GetBoolean(3));
+                        stored[reader.GetString(0)] = (new StoredCall(PostgresDocuments.Unpack(reader.GetFieldValue<byte[]>(1)), reader.IsDBNull(2) ? null : reader.GetString(2)), reader.GetBoolean(3));
 
                 // Calls of one id merge one after the other; the last outcome is written.
                 var outcomes = new Dictionary<string, MergedCall>(StringComparer.Ordinal);
@@ -694,7 +704,7 @@ public sealed class PostgresCallStore : ICallStore
         Column(p, "duration_ms", NpgsqlDbType.Bigint, calls, c => c.Columns.DurationMs);
         Column(p, "e2e_p50", NpgsqlDbType.Double, calls, c => c.Columns.E2eLatencyP50);
         Column(p, "opted_out", NpgsqlDbType.Boolean, calls, c => c.Columns.OptedOut);
-        Column(p, "doc", NpgsqlDbType.Bytea, calls, c => c.Document);
+        Column(p, "doc", NpgsqlDbType.Bytea, calls, c => PostgresDocuments.Pack(c.Json.Span));
         var written = new HashSet<string>(calls.Count, StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))

@@ -173,5 +173,16 @@ static class PostgresSchema
         CREATE INDEX calls_by_voicemail    ON calls (workspace_id, in_voicemail, sort_key, call_id) INCLUDE (version) WHERE in_voicemail IS NOT NULL;
         CREATE INDEX calls_by_disconnect   ON calls (workspace_id, disconnection_reason, sort_key, call_id) INCLUDE (version) WHERE disconnection_reason IS NOT NULL;
         """,
+        """
+        -- Documents compressed by CallVault (LZ4, PostgresDocuments), not by PostgreSQL: PostgreSQL then sends
+        -- a page's documents compressed, half the bytes, and no longer decompresses them. EXTERNAL: PostgreSQL
+        -- does not try to compress them again. toast_tuple_target: a row stays in the table, as with STORAGE
+        -- MAIN before, until it no longer fits a page (8 kB); only then does its document go to TOAST. Rows
+        -- written before keep PostgreSQL's compression and are read as they are until their next write.
+        -- Processes of an earlier CallVault cannot read the new rows: stop them before starting this version
+        -- (docs/scaling.md, "Upgrading").
+        ALTER TABLE calls ALTER COLUMN doc SET STORAGE EXTERNAL;
+        ALTER TABLE calls SET (toast_tuple_target = 8160);
+        """,
     ];
 }

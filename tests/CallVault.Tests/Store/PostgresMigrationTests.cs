@@ -46,9 +46,98 @@ public class PostgresMigrationTests
         Assert.Equal(before.Where((_, i) => i != 3), after.Where((_, i) => i != 3));
     }
 
+    [Fact]
+    public async Task CallsStoredBeforeCallVaultCompressedThemAreServedAsTheyWereAndCompressedWhenWrittenAgain()
+    {
+        if (!TestDatabase.UsesPostgres)
+            return;
+        await using var database = await TestDatabase.CreateAsync();
+        long ws;
+        var transcript = string.Join(' ', Enumerable.Range(0, 400).Select(i => $"Agent: line {i % 7} of the call."));
+        await using (var store = await CallStores.OpenAsync(database.ConnectionString, None))
+        {
+            ws = (await store.GetOrCreateWorkspaceAsync("acme", None)).Id;
+            await store.UpsertCallsAsync(ws, [.. Enumerable.Range(0, 4).Select(i => StoreContractTests.Call($"c{i}", n => n["transcript"] = transcript, start: 1000 + i))], None);
+        }
+        await RollBackToSchema4Async(database.ConnectionString);
+        var before = await StoredDocumentsAsync(database.ConnectionString);
+        Assert.All(before.Values, doc => Assert.Equal((byte)'{', doc[0]));
+
+        await using var reopened = await CallStores.OpenAsync(database.ConnectionString, None);
+        Assert.Equal(("e", "toast_tuple_target=8160"), await DocumentStorageAsync(database.ConnectionString));
+        // Rows from before are served exactly as they were stored: one by one, in a page, and to a change.
+        Assert.Equal(before["c1"], await reopened.GetCallAsync(ws, "c1", None));
+        var page = await reopened.ListCallsAsync(ws, new CallQuery(null, false, 50, null), None);
+        Assert.Equal([before["c3"], before["c2"], before["c1"], before["c0"]], page);
+        byte[]? seen = null;
+        await reopened.MutateCallAsync(ws, "c2", current =>
+        {
+            seen = current;
+            return StoreContractTests.Call("c2", n => n["transcript"] = transcript + " Written again.", start: 1002);
+        }, None);
+        Assert.Equal(before["c2"], seen);
+
+        // The call written again is stored compressed by CallVault, and PostgreSQL did not compress it again.
+        var after = await StoredDocumentsAsync(database.ConnectionString);
+        Assert.Equal(0x01, after["c2"][0]);
+        Assert.True(after["c2"].Length * 4 < before["c2"].Length, $"{after["c2"].Length} bytes stored for a document of {before["c2"].Length}");
+        Assert.Null(await ScalarAsync(database.ConnectionString, "SELECT pg_column_compression(doc) FROM calls WHERE call_id = 'c2'"));
+        Assert.Equal(before["c0"], after["c0"]);
+        var written = await reopened.GetCallAsync(ws, "c2", None);
+        Assert.EndsWith("Written again.", (string)JsonNode.Parse(written)!["transcript"]!);
+        Assert.Equal(written, (await reopened.ListCallsAsync(ws, new CallQuery(null, false, 50, null), None))[1]);
+    }
+
+    /// <summary>
+    /// What schema 4 left: documents stored as their JSON (compressed by PostgreSQL, kept in the row), as
+    /// CallVault stored them before it compressed them itself.
+    /// </summary>
+    static async Task RollBackToSchema4Async(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        var stored = await StoredDocumentsAsync(connectionString);
+        await using (var reset = new NpgsqlCommand("ALTER TABLE calls ALTER COLUMN doc SET STORAGE MAIN; ALTER TABLE calls RESET (toast_tuple_target); DELETE FROM callvault_schema WHERE version >= 5", connection))
+            await reset.ExecuteNonQueryAsync();
+        foreach (var (callId, doc) in stored)
+        {
+            await using var write = new NpgsqlCommand("UPDATE calls SET doc = @doc WHERE call_id = @id", connection);
+            write.Parameters.AddWithValue("doc", PostgresDocuments.Unpack(doc));
+            write.Parameters.AddWithValue("id", callId);
+            await write.ExecuteNonQueryAsync();
+        }
+    }
+
+    static async Task<Dictionary<string, byte[]>> StoredDocumentsAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT call_id, doc FROM calls", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var documents = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        while (await reader.ReadAsync())
+            documents[reader.GetString(0)] = reader.GetFieldValue<byte[]>(1);
+        return documents;
+    }
+
+    /// <summary>The doc column's storage mode and the calls table's storage options.</summary>
+    static async Task<(string, string)> DocumentStorageAsync(string connectionString) =>
+        ((string)(await ScalarAsync(connectionString, "SELECT attstorage::text FROM pg_attribute WHERE attrelid = 'calls'::regclass AND attname = 'doc'"))!,
+         (string)(await ScalarAsync(connectionString, "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE oid = 'calls'::regclass"))!);
+
+    static async Task<object?> ScalarAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        var value = await command.ExecuteScalarAsync();
+        return value is DBNull ? null : value;
+    }
+
     /// <summary>What schema 3 left: no version column nor sequence, and the list indexes without it.</summary>
     static async Task RollBackToSchema3Async(string connectionString)
     {
+        await RollBackToSchema4Async(connectionString);
         const string sql = """
             ALTER TABLE calls DROP COLUMN version; -- and the indexes that include it
             DROP SEQUENCE calls_version;
