@@ -198,7 +198,7 @@ public sealed class PostgresCallStore : ICallStore
 
     public async Task<byte[]?> GetCallAsync(long workspaceId, string callId, CancellationToken ct)
     {
-        const string sql = "SELECT doc FROM calls WHERE workspace_id = @ws AND call_id = @id";
+        const string sql = "SELECT packed_doc FROM calls WHERE workspace_id = @ws AND call_id = @id";
         if (!IsStorable(callId))
             return null;
         await using var command = Command(_dataSource.CreateCommand(sql), ("ws", workspaceId), ("id", callId));
@@ -300,7 +300,7 @@ public sealed class PostgresCallStore : ICallStore
     /// </summary>
     async Task<bool> KeepDocumentsAsync(long workspaceId, IReadOnlyList<(string CallId, long Version)> calls, CancellationToken ct)
     {
-        const string sql = "SELECT call_id, version, doc FROM calls WHERE workspace_id = @ws AND call_id = ANY(@ids)";
+        const string sql = "SELECT call_id, version, packed_doc FROM calls WHERE workspace_id = @ws AND call_id = ANY(@ids)";
         var versions = calls.ToDictionary(c => c.CallId, c => c.Version, StringComparer.Ordinal);
         await using var command = Command(_dataSource.CreateCommand(sql), ("ws", workspaceId), ("ids", versions.Keys.ToArray()));
         await using var reader = await command.ExecuteReaderAsync(ct);
@@ -474,7 +474,7 @@ public sealed class PostgresCallStore : ICallStore
     /// </summary>
     async Task<byte[]?> ReadModifyWriteAsync(long workspaceId, string callId, Func<StoredCall?, Change?> change, CancellationToken ct)
     {
-        const string read = "SELECT doc, merge_state FROM calls WHERE workspace_id = @ws AND call_id = @id FOR UPDATE";
+        const string read = "SELECT packed_doc, merge_state FROM calls WHERE workspace_id = @ws AND call_id = @id FOR UPDATE";
         const string setState = "UPDATE calls SET merge_state = @state WHERE workspace_id = @ws AND call_id = @id";
         if (!IsStorable(callId))
             return change(null) is null ? null : throw new CallValidationException("call_id must not contain the NUL character");
@@ -511,7 +511,7 @@ public sealed class PostgresCallStore : ICallStore
     {
         // Locked in call id order, as Collapse orders an upsert: every writer takes its locks in one order.
         const string read = """
-            SELECT call_id, doc, merge_state, opted_out FROM calls
+            SELECT call_id, packed_doc, merge_state, opted_out FROM calls
             WHERE workspace_id = @ws AND call_id = ANY(@ids)
             ORDER BY call_id
             FOR UPDATE
@@ -637,18 +637,18 @@ public sealed class PostgresCallStore : ICallStore
         INSERT INTO calls AS c (
             workspace_id, call_id, sort_key, received_at, start_timestamp, agent_id, call_status, call_type,
             direction, from_number, to_number, user_sentiment, call_successful, in_voicemail,
-            disconnection_reason, duration_ms, e2e_p50, opted_out, doc)
+            disconnection_reason, duration_ms, e2e_p50, opted_out, packed_doc)
         SELECT
             @ws, u.call_id, coalesce(u.start_timestamp, @now), @now, u.start_timestamp, u.agent_id, u.call_status, u.call_type,
             u.direction, u.from_number, u.to_number, u.user_sentiment, u.call_successful, u.in_voicemail,
-            u.disconnection_reason, u.duration_ms, u.e2e_p50, u.opted_out, u.doc
+            u.disconnection_reason, u.duration_ms, u.e2e_p50, u.opted_out, u.packed_doc
         FROM unnest(
             @call_id, @start_timestamp, @agent_id, @call_status, @call_type, @direction, @from_number, @to_number,
             @user_sentiment, @call_successful, @in_voicemail, @disconnection_reason, @duration_ms, @e2e_p50,
-            @opted_out, @doc)
+            @opted_out, @packed_doc)
             AS u (call_id, start_timestamp, agent_id, call_status, call_type, direction, from_number, to_number,
                   user_sentiment, call_successful, in_voicemail, disconnection_reason, duration_ms, e2e_p50,
-                  opted_out, doc)
+                  opted_out, packed_doc)
 
         """;
 
@@ -671,7 +671,7 @@ public sealed class PostgresCallStore : ICallStore
             duration_ms = excluded.duration_ms,
             e2e_p50 = excluded.e2e_p50,
             opted_out = excluded.opted_out,
-            doc = excluded.doc,
+            packed_doc = excluded.packed_doc,
             version = excluded.version
         -- A conflicting row that fails this test is still locked, and left as it is.
         WHERE excluded.opted_out OR NOT c.opted_out
@@ -704,7 +704,7 @@ public sealed class PostgresCallStore : ICallStore
         Column(p, "duration_ms", NpgsqlDbType.Bigint, calls, c => c.Columns.DurationMs);
         Column(p, "e2e_p50", NpgsqlDbType.Double, calls, c => c.Columns.E2eLatencyP50);
         Column(p, "opted_out", NpgsqlDbType.Boolean, calls, c => c.Columns.OptedOut);
-        Column(p, "doc", NpgsqlDbType.Bytea, calls, c => PostgresDocuments.Pack(c.Json.Span));
+        Column(p, "packed_doc", NpgsqlDbType.Bytea, calls, c => PostgresDocuments.Pack(c.Json.Span));
         var written = new HashSet<string>(calls.Count, StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))

@@ -5,8 +5,8 @@ using K4os.Compression.LZ4;
 namespace CallVault.Store.Postgres;
 
 /// <summary>
-/// How a call's document is kept in the <c>doc</c> column of PostgreSQL's calls table: compressed by CallVault
-/// with LZ4 (since schema 5), and given back as the exact bytes that were stored.
+/// How a call's document is kept in the <c>packed_doc</c> column of PostgreSQL's calls table (<c>doc</c> before
+/// schema 5): compressed by CallVault with LZ4, and given back as the exact bytes that were stored.
 /// </summary>
 /// <remarks>
 /// <para>

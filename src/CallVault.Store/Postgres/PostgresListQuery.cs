@@ -120,12 +120,12 @@ static class PostgresListQuery
         var driver = lists.FirstOrDefault(l => l.Values.Length is > 1 and <= MaxDrivingValues);
         var sql = new StringBuilder((driver, columns) switch
         {
-            (null, Columns.Documents) => "SELECT doc",
+            (null, Columns.Documents) => "SELECT packed_doc",
             (null, Columns.Versions) => "SELECT call_id, version",
-            (null, _) => "SELECT call_id, version, doc",
-            (_, Columns.Documents) => "SELECT d.doc",
+            (null, _) => "SELECT call_id, version, packed_doc",
+            (_, Columns.Documents) => "SELECT d.packed_doc",
             (_, Columns.Versions) => "SELECT p.call_id, p.version",
-            _ => "SELECT p.call_id, p.version, d.doc",
+            _ => "SELECT p.call_id, p.version, d.packed_doc",
         });
         sql.Append(driver is null ? Select : DrivenSelect);
         parameters.Add(new NpgsqlParameter<long>("ws", workspaceId));

@@ -180,8 +180,10 @@ static class PostgresSchema
         -- MAIN before, until it no longer fits a page (8 kB); only then does its document go to TOAST. Rows
         -- written before keep PostgreSQL's compression and are read as they are until their next write.
         -- Processes of an earlier CallVault cannot read the new rows: stop them before starting this version
-        -- (docs/scaling.md, "Upgrading").
-        ALTER TABLE calls ALTER COLUMN doc SET STORAGE EXTERNAL;
+        -- (docs/scaling.md). The column's new name makes one still running fail its queries (column "doc"
+        -- does not exist) instead of sending compressed bytes as a call.
+        ALTER TABLE calls RENAME COLUMN doc TO packed_doc;
+        ALTER TABLE calls ALTER COLUMN packed_doc SET STORAGE EXTERNAL;
         ALTER TABLE calls SET (toast_tuple_target = 8160);
         """,
     ];

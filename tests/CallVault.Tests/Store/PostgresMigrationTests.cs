@@ -60,11 +60,14 @@ public class PostgresMigrationTests
             await store.UpsertCallsAsync(ws, [.. Enumerable.Range(0, 4).Select(i => StoreContractTests.Call($"c{i}", n => n["transcript"] = transcript, start: 1000 + i))], None);
         }
         await RollBackToSchema4Async(database.ConnectionString);
-        var before = await StoredDocumentsAsync(database.ConnectionString);
+        var before = await StoredDocumentsAsync(database.ConnectionString, "doc");
         Assert.All(before.Values, doc => Assert.Equal((byte)'{', doc[0]));
 
         await using var reopened = await CallStores.OpenAsync(database.ConnectionString, None);
         Assert.Equal(("e", "toast_tuple_target=8160"), await DocumentStorageAsync(database.ConnectionString));
+        // A process of an earlier version still running fails its queries instead of sending compressed bytes.
+        var stale = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync(database.ConnectionString, "SELECT doc FROM calls LIMIT 1"));
+        Assert.Equal(PostgresErrorCodes.UndefinedColumn, stale.SqlState);
         // Rows from before are served exactly as they were stored: one by one, in a page, and to a change.
         Assert.Equal(before["c1"], await reopened.GetCallAsync(ws, "c1", None));
         var page = await reopened.ListCallsAsync(ws, new CallQuery(null, false, 50, null), None);
@@ -78,10 +81,10 @@ public class PostgresMigrationTests
         Assert.Equal(before["c2"], seen);
 
         // The call written again is stored compressed by CallVault, and PostgreSQL did not compress it again.
-        var after = await StoredDocumentsAsync(database.ConnectionString);
+        var after = await StoredDocumentsAsync(database.ConnectionString, "packed_doc");
         Assert.Equal(0x01, after["c2"][0]);
         Assert.True(after["c2"].Length * 4 < before["c2"].Length, $"{after["c2"].Length} bytes stored for a document of {before["c2"].Length}");
-        Assert.Null(await ScalarAsync(database.ConnectionString, "SELECT pg_column_compression(doc) FROM calls WHERE call_id = 'c2'"));
+        Assert.Null(await ScalarAsync(database.ConnectionString, "SELECT pg_column_compression(packed_doc) FROM calls WHERE call_id = 'c2'"));
         Assert.Equal(before["c0"], after["c0"]);
         var written = await reopened.GetCallAsync(ws, "c2", None);
         Assert.EndsWith("Written again.", (string)JsonNode.Parse(written)!["transcript"]!);
@@ -96,8 +99,8 @@ public class PostgresMigrationTests
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
-        var stored = await StoredDocumentsAsync(connectionString);
-        await using (var reset = new NpgsqlCommand("ALTER TABLE calls ALTER COLUMN doc SET STORAGE MAIN; ALTER TABLE calls RESET (toast_tuple_target); DELETE FROM callvault_schema WHERE version >= 5", connection))
+        var stored = await StoredDocumentsAsync(connectionString, "packed_doc");
+        await using (var reset = new NpgsqlCommand("ALTER TABLE calls RENAME COLUMN packed_doc TO doc; ALTER TABLE calls ALTER COLUMN doc SET STORAGE MAIN; ALTER TABLE calls RESET (toast_tuple_target); DELETE FROM callvault_schema WHERE version >= 5", connection))
             await reset.ExecuteNonQueryAsync();
         foreach (var (callId, doc) in stored)
         {
@@ -108,11 +111,12 @@ public class PostgresMigrationTests
         }
     }
 
-    static async Task<Dictionary<string, byte[]>> StoredDocumentsAsync(string connectionString)
+    /// <summary>The documents as stored, by call id; <paramref name="column"/> is one of two fixed names.</summary>
+    static async Task<Dictionary<string, byte[]>> StoredDocumentsAsync(string connectionString, string column)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT call_id, doc FROM calls", connection);
+        await using var command = new NpgsqlCommand(column == "doc" ? "SELECT call_id, doc FROM calls" : "SELECT call_id, packed_doc FROM calls", connection);
         await using var reader = await command.ExecuteReaderAsync();
         var documents = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         while (await reader.ReadAsync())
@@ -120,9 +124,9 @@ public class PostgresMigrationTests
         return documents;
     }
 
-    /// <summary>The doc column's storage mode and the calls table's storage options.</summary>
+    /// <summary>The documents column's storage mode and the calls table's storage options.</summary>
     static async Task<(string, string)> DocumentStorageAsync(string connectionString) =>
-        ((string)(await ScalarAsync(connectionString, "SELECT attstorage::text FROM pg_attribute WHERE attrelid = 'calls'::regclass AND attname = 'doc'"))!,
+        ((string)(await ScalarAsync(connectionString, "SELECT attstorage::text FROM pg_attribute WHERE attrelid = 'calls'::regclass AND attname = 'packed_doc'"))!,
          (string)(await ScalarAsync(connectionString, "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE oid = 'calls'::regclass"))!);
 
     static async Task<object?> ScalarAsync(string connectionString, string sql)
