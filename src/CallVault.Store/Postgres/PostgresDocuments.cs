@@ -28,6 +28,9 @@ static class PostgresDocuments
     const byte Lz4Block = 0x01;
     const int HeaderLength = 5;
 
+    /// <summary>LZ4 cannot expand a block by more than this (a run of one byte), so a larger length is damage.</summary>
+    const int MaxExpansion = 255;
+
     /// <summary>The document as it is stored: compressed, unless that does not make it shorter.</summary>
     public static byte[] Pack(ReadOnlySpan<byte> json)
     {
@@ -52,8 +55,8 @@ static class PostgresDocuments
     {
         if (!IsPacked(stored))
             return stored.Length;
-        var length = stored.Length >= HeaderLength ? BinaryPrimitives.ReadInt32LittleEndian(stored[1..]) : -1;
-        return length >= 0 ? length : throw Damaged();
+        var length = stored.Length > HeaderLength ? BinaryPrimitives.ReadInt32LittleEndian(stored[1..]) : -1;
+        return length >= 0 && length <= (long)(stored.Length - HeaderLength) * MaxExpansion ? length : throw Damaged();
     }
 
     /// <summary>Writes the JSON document into <paramref name="json"/>, which is <see cref="UnpackedLength"/> long.</summary>

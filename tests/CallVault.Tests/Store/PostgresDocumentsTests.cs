@@ -47,6 +47,8 @@ public class PostgresDocumentsTests
         Assert.Throws<InvalidDataException>(() => PostgresDocuments.Unpack(truncated));
         Assert.Throws<InvalidDataException>(() => PostgresDocuments.Unpack(wrongLength));
         Assert.Throws<InvalidDataException>(() => PostgresDocuments.UnpackedLength([0x01, 0x02]));
+        // A length no LZ4 block of that size can hold is not allocated.
+        Assert.Throws<InvalidDataException>(() => PostgresDocuments.UnpackedLength([0x01, 0xff, 0xff, 0xff, 0x7f, 0x10]));
     }
 
     /// <summary>Both ways of reading a stored document give the JSON back.</summary>
