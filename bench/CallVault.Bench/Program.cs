@@ -107,7 +107,7 @@ foreach (var limit in new[] { 50, 1000 })
         var timing = await TimeShapeAsync(http, shape, limit, requests, options.Quick ? 3 : 20, options.ServerPid, responseBuffer);
         var read = await side.RowsReadAsync(shape.Request(0, limit));
         report.Add(shape.Name, limit, timing, read);
-        Console.Error.WriteLine($"  {shape.Name,-24} limit {limit,4}: median {timing.Median:F2} ms, p99 {timing.P99:F2} ms, {timing.Rows} rows, {read?.ToString("F2", CultureInfo.InvariantCulture) ?? "-"} read/row, server CPU {timing.CpuMicroseconds:F0} µs, {timing.ReadCalls:F0} read calls, {timing.PageFaults:F1} page faults per request");
+        Console.Error.WriteLine($"  {shape.Name,-24} limit {limit,4}: median {timing.Median:F2} ms, p99 {timing.P99:F2} ms, {timing.Rows} rows, {read?.ToString("F2", CultureInfo.InvariantCulture) ?? "-"} read/row, server CPU {timing.CpuMicroseconds:F0} µs, {timing.ReadCalls:F0} read calls, {timing.PageFaults:F1} page faults per request; slowest {timing.Slowest}");
     }
 }
 
@@ -199,8 +199,12 @@ static async Task<ShapeTiming> TimeShapeAsync(HttpClient http, Shape shape, int 
     var cpu = (ServerMemory.CpuSeconds(serverPid) - cpuBefore) * 1e6 / requests;
     var reads = (double)(ServerMemory.ReadCalls(serverPid) - readsBefore) / requests;
     var faults = (double)(ServerMemory.PageFaults(serverPid) - faultsBefore) / requests;
+    // The slowest requests with their place in the run: neighbours slow together point at the machine (a core
+    // taken away for a while), slow requests spread out at the query (bench/RESULTS.md, session 16).
+    var slowest = timings.Select((ms, index) => (ms, index)).OrderByDescending(t => t.ms).Take(3).ToList();
     timings.Sort();
-    return new ShapeTiming(Percentile(timings, 0.5), Percentile(timings, 0.99), rows, cpu, reads, faults);
+    return new ShapeTiming(Percentile(timings, 0.5), Percentile(timings, 0.99), rows, cpu, reads, faults,
+        string.Join(", ", slowest.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.ms:F2} ms (#{t.index})"))));
 }
 
 // One request, the answer read into the caller's buffer: a fresh 240 kB (or 5 MB) array per answer would be
@@ -233,7 +237,8 @@ static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorte
 /// One shape's sequential requests: latency, and what the server process spent per request (CPU time, read system
 /// calls, page faults; from /proc, so they include whatever else the server did meanwhile).
 /// </summary>
-sealed record ShapeTiming(double Median, double P99, int Rows, double CpuMicroseconds, double ReadCalls, double PageFaults);
+/// <param name="Slowest">The slowest requests, each with its index among the timed ones.</param>
+sealed record ShapeTiming(double Median, double P99, int Rows, double CpuMicroseconds, double ReadCalls, double PageFaults, string Slowest);
 
 sealed record BenchOptions(string Url, string Key, int Calls, string Store, string Database, int ServerPid, int Requests,
     int LoadSeconds, bool Quick, string WorkDir, int BatchSize, int ImportParallelism, string? Output, string Phase, string State)
