@@ -13,9 +13,9 @@ namespace CallVault.Store.Postgres;
 /// Issue 3: a page of 50 read with its documents cost PostgreSQL decompressing 240 kB (its own lz4 of the
 /// column) and sending them 8 kB at a time over the socket to a server that reads them in turn, on the same
 /// 2 cores. Compressed here, PostgreSQL stores and sends the 2.6 kB of a 4.9 kB document as they are, and this
-/// process decompresses them (LZ4, about 2 µs a document). Measured at 1,000,000 calls (bench/RESULTS.md,
-/// session 16): pages of 50 read by id with their documents, median 1.05-1.26 ms with PostgreSQL's compression
-/// against 0.60-0.71 ms with CallVault's, decompression included.
+/// process decompresses them (LZ4; session 5 measured 2.6 µs to decode such a document here). Measured at
+/// 1,000,000 calls (bench/RESULTS.md, session 16): pages of 50 read by id with their documents, median
+/// 1.05-1.26 ms with PostgreSQL's compression against 0.60-0.71 ms with CallVault's, decompression included.
 /// </para>
 /// <para>
 /// Stored form: either the JSON document as it is, or the byte 0x01, the length of the JSON (4 bytes, little
