@@ -40,6 +40,9 @@ public sealed class CallPage : IDisposable
     /// <summary>The number of documents.</summary>
     public int Count => _documents.Count;
 
+    /// <summary>Where the store found the documents (<see cref="PageSource.Database"/> unless the store says otherwise).</summary>
+    public PageSource Source { get; set; }
+
     /// <summary>The i-th document, as stored.</summary>
     public ReadOnlyMemory<byte> this[int index] => Buffer.AsMemory(_documents[index]);
 
@@ -95,4 +98,20 @@ public sealed class CallPage : IDisposable
         ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = larger;
     }
+}
+
+/// <summary>Where the documents of a list page came from: what <c>CallVault:ServerTiming</c> reports.</summary>
+public enum PageSource
+{
+    /// <summary>Read from the database with the page (always on SQLite).</summary>
+    Database,
+
+    /// <summary>
+    /// PostgreSQL: the page's ids and versions read from the database, every document from this process's
+    /// document cache.
+    /// </summary>
+    Cache,
+
+    /// <summary>PostgreSQL: as <see cref="Cache"/>, and the few documents the cache lacked read by id.</summary>
+    CacheAndDatabase,
 }

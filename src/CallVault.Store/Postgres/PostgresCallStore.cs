@@ -248,14 +248,20 @@ public sealed class PostgresCallStore : ICallStore
                     calls.Add((reader.GetString(0), reader.GetInt64(1)));
             }
             if (FromCache(workspaceId, calls) is { } held)
+            {
+                held.Source = PageSource.Cache;
                 return held;
+            }
             // A few calls not held at their version (new since the page was kept, as at the top of a page that
             // a dashboard polls, or written since): their documents alone, by primary key, into the cache, and
             // then the page from it. More than half missing, the page is read whole, as below.
             var missing = _documents.Missing(workspaceId, calls);
             if (missing.Count > 0 && missing.Count <= calls.Count / 2 && await KeepDocumentsAsync(workspaceId, missing, ct)
                 && FromCache(workspaceId, calls) is { } completed)
+            {
+                completed.Source = PageSource.CacheAndDatabase;
                 return completed;
+            }
         }
 
         // Otherwise the page with its documents, in one query as without the cache, straight into the page; from

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -35,9 +37,22 @@ static class CallsApi
     {
         var body = await RequestBody.ReadJsonAsync(request, options.Value.MaxBodyBytes, CallVaultJsonContext.Default.ListCallsRequest, new ListCallsRequest(), ct);
         var workspace = user.WorkspaceId();
+        var started = Stopwatch.GetTimestamp();
         var query = await ToQueryAsync(body, workspace, store, ct);
-        return RawJsonResult.Page(await store.ListPageAsync(workspace, query, ct));
+        var page = await store.ListPageAsync(workspace, query, ct);
+        if (options.Value.ServerTiming)
+            request.HttpContext.Response.Headers["Server-Timing"] = ServerTiming(Stopwatch.GetElapsedTime(started), page.Source);
+        return RawJsonResult.Page(page);
     }
+
+    /// <summary>The Server-Timing header of a list-calls answer (CallVaultOptions.ServerTiming).</summary>
+    internal static string ServerTiming(TimeSpan store, PageSource source) => string.Create(CultureInfo.InvariantCulture,
+        $"store;dur={store.TotalMilliseconds:F3}, documents;desc=\"{source switch
+        {
+            PageSource.Cache => "cache",
+            PageSource.CacheAndDatabase => "cache+database",
+            _ => "database",
+        }}\"");
 
     static async Task<IResult> GetCall(string call_id, ClaimsPrincipal user, ICallStore store, CancellationToken ct) =>
         await store.GetCallAsync(user.WorkspaceId(), call_id, ct) is { } doc ? RawJsonResult.One(doc) : ApiErrors.NotFound(call_id);

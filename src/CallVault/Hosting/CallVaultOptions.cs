@@ -31,6 +31,13 @@ public sealed class CallVaultOptions
     [Range(1, int.MaxValue)]
     public int MaxImportCalls { get; set; } = 10_000;
 
+    /// <summary>
+    /// Adds a <c>Server-Timing</c> header to list-calls answers: the milliseconds the store took, and where the
+    /// page's documents came from (<c>database</c>, <c>cache</c>, <c>cache+database</c>). For finding out where a
+    /// request's time goes (the benchmark sets it); off by default, as timings tell clients about the server.
+    /// </summary>
+    public bool ServerTiming { get; set; }
+
     /// <summary>Maps the benchmark's fixed-answer endpoint (bench/run.sh sets it); never on by default.</summary>
     public bool BenchmarkEndpoints { get; set; }
 }
