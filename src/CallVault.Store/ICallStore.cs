@@ -48,6 +48,16 @@ public interface ICallStore : IAsyncDisposable
         CallPage.From(await ListCallsAsync(workspaceId, query, ct));
 
     /// <summary>
+    /// <see cref="ListPageAsync"/> after the call <paramref name="paginationKey"/> names (its position as
+    /// <see cref="FindPositionAsync"/> gives it; <c>query.After</c> is ignored); null when the workspace never had
+    /// such a call. A store that can look the position up in the same round trip as the page overrides this.
+    /// </summary>
+    async Task<CallPage?> ListPageAfterAsync(long workspaceId, CallQuery query, string paginationKey, CancellationToken ct) =>
+        await FindPositionAsync(workspaceId, paginationKey, ct) is { } after
+            ? await ListPageAsync(workspaceId, query with { After = after }, ct)
+            : null;
+
+    /// <summary>
     /// Inserts or replaces calls by id, all or nothing. A call already opted out of sensitive data storage
     /// stays opted out. Returns the number of calls written.
     /// </summary>

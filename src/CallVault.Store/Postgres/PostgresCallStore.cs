@@ -225,12 +225,38 @@ public sealed class PostgresCallStore : ICallStore
         return page.ToArrays();
     }
 
-    public async Task<CallPage> ListPageAsync(long workspaceId, CallQuery query, CancellationToken ct)
+    public Task<CallPage> ListPageAsync(long workspaceId, CallQuery query, CancellationToken ct) =>
+        ListPageAsync(workspaceId, query, afterKey: null, ct);
+
+    /// <summary>
+    /// A page of a walk in one round trip where its plan is fixed (<see cref="PostgresListQuery.HasFixedPlan"/>): the
+    /// list query looks the key's position up itself, and only an empty page costs a second query, to tell a key
+    /// that names no call from the end of the list. A query planned with its values is planned for the position,
+    /// so that is found first, as before.
+    /// </summary>
+    public async Task<CallPage?> ListPageAfterAsync(long workspaceId, CallQuery query, string paginationKey, CancellationToken ct)
+    {
+        if (!PostgresListQuery.HasFixedPlan(query) || !IsStorable(paginationKey))
+        {
+            return await FindPositionAsync(workspaceId, paginationKey, ct) is { } after
+                ? await ListPageAsync(workspaceId, query with { After = after }, ct)
+                : null;
+        }
+        var page = await ListPageAsync(workspaceId, query with { After = null }, paginationKey, ct);
+        if (page.Count == 0 && await FindPositionAsync(workspaceId, paginationKey, ct) is null)
+        {
+            page.Dispose();
+            return null;
+        }
+        return page;
+    }
+
+    async Task<CallPage> ListPageAsync(long workspaceId, CallQuery query, string? afterKey, CancellationToken ct)
     {
         if (_documents is null || query.Limit > MaxCachedPage)
-            return await ReadPageAsync(workspaceId, query, ct);
+            return await ReadPageAsync(workspaceId, query, afterKey, ct);
 
-        await using var batch = ListBatch(workspaceId, query, PostgresListQuery.Columns.VersionedDocuments);
+        await using var batch = ListBatch(workspaceId, query, PostgresListQuery.Columns.VersionedDocuments, afterKey);
         if (batch is null)
             return CallPage.Create(0);
         var key = PageKey(batch.BatchCommands[^1]);
@@ -241,7 +267,7 @@ public sealed class PostgresCallStore : ICallStore
             // at its version, that is the whole page.
             var calls = new List<(string CallId, long Version)>(query.Limit);
             // Buildable: the same query built just above.
-            await using (var versions = ListBatch(workspaceId, query, PostgresListQuery.Columns.Versions)!)
+            await using (var versions = ListBatch(workspaceId, query, PostgresListQuery.Columns.Versions, afterKey)!)
             {
                 await using var reader = await ReadListAsync(versions, ct);
                 while (await reader.ReadAsync(ct))
@@ -380,12 +406,12 @@ public sealed class PostgresCallStore : ICallStore
 
     /// <summary>
     /// A batch for one list query, its command last, after <see cref="FixedPlanSettings"/> when its plan is fixed;
-    /// null when no call can match (<see cref="PostgresListQuery.TryBuild(long, CallQuery, NpgsqlCommand, PostgresListQuery.Columns)"/>).
+    /// null when no call can match (<see cref="PostgresListQuery.TryBuild(long, CallQuery, NpgsqlCommand, PostgresListQuery.Columns, string?)"/>).
     /// </summary>
-    NpgsqlBatch? ListBatch(long workspaceId, CallQuery query, PostgresListQuery.Columns columns)
+    NpgsqlBatch? ListBatch(long workspaceId, CallQuery query, PostgresListQuery.Columns columns, string? afterKey = null)
     {
         var command = new NpgsqlBatchCommand();
-        if (!PostgresListQuery.TryBuild(workspaceId, query, command.Parameters, columns, out var sql))
+        if (!PostgresListQuery.TryBuild(workspaceId, query, command.Parameters, columns, afterKey, out var sql))
             return null;
         command.CommandText = sql;
         var batch = _dataSource.CreateBatch();
@@ -413,12 +439,12 @@ public sealed class PostgresCallStore : ICallStore
     }
 
     /// <summary>A page read in one query, documents included.</summary>
-    async Task<CallPage> ReadPageAsync(long workspaceId, CallQuery query, CancellationToken ct)
+    async Task<CallPage> ReadPageAsync(long workspaceId, CallQuery query, string? afterKey, CancellationToken ct)
     {
         var page = CallPage.Create(query.Limit);
         try
         {
-            await using var batch = ListBatch(workspaceId, query, PostgresListQuery.Columns.Documents);
+            await using var batch = ListBatch(workspaceId, query, PostgresListQuery.Columns.Documents, afterKey);
             if (batch is null)
                 return page;
             await using var reader = await ReadListAsync(batch, ct);

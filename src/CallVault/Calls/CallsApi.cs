@@ -38,8 +38,11 @@ static class CallsApi
         var body = await RequestBody.ReadJsonAsync(request, options.Value.MaxBodyBytes, CallVaultJsonContext.Default.ListCallsRequest, new ListCallsRequest(), ct);
         var workspace = user.WorkspaceId();
         var started = Stopwatch.GetTimestamp();
-        var query = await ToQueryAsync(body, workspace, store, ct);
-        var page = await store.ListPageAsync(workspace, query, ct);
+        var query = ToQuery(body);
+        var page = body.PaginationKey is { } key
+            ? await store.ListPageAfterAsync(workspace, query, key, ct)
+                ?? throw new ApiException(StatusCodes.Status400BadRequest, $"pagination_key {key} names no call of this workspace")
+            : await store.ListPageAsync(workspace, query, ct);
         if (options.Value.ServerTiming)
             request.HttpContext.Response.Headers["Server-Timing"] = ServerTiming(Stopwatch.GetElapsedTime(started), page.Source);
         return RawJsonResult.Page(page);
@@ -159,21 +162,15 @@ static class CallsApi
             $"{errors.Count} of {count} calls are invalid, nothing was imported; first: call {first.Index}: {first.Message}", errors);
     }
 
-    /// <summary>Validates a list request and turns it into a store query, resolving the pagination key.</summary>
-    static async Task<CallQuery> ToQueryAsync(ListCallsRequest body, long workspace, ICallStore store, CancellationToken ct)
+    /// <summary>Validates a list request and turns it into a store query; the store resolves the pagination key.</summary>
+    static CallQuery ToQuery(ListCallsRequest body)
     {
         var limit = body.Limit ?? DefaultLimit;
         if (limit is < 1 or > MaxLimit)
             throw new ApiException(StatusCodes.Status400BadRequest, $"limit must be between 1 and {MaxLimit}, got {limit}");
         if (body.FilterCriteria is { } filter)
             CheckFilter(filter);
-        CallPosition? after = null;
-        if (body.PaginationKey is { } key)
-        {
-            after = await store.FindPositionAsync(workspace, key, ct)
-                ?? throw new ApiException(StatusCodes.Status400BadRequest, $"pagination_key {key} names no call of this workspace");
-        }
-        return new CallQuery(body.FilterCriteria, body.SortOrder == SortOrder.Ascending, limit, after);
+        return new CallQuery(body.FilterCriteria, body.SortOrder == SortOrder.Ascending, limit, After: null);
     }
 
     static void CheckFilter(CallFilter filter)

@@ -109,6 +109,12 @@ public class PostgresFixedPlanTests
         {
             foreach (var query in FixedPlanQueries.Concat(ValuePlanQueries))
                 Assert.NotEmpty(await store.ListCallsAsync(ws, query, None));
+            // Pages after a key the query looks up itself (one round trip), and after one found first.
+            foreach (var query in FixedPlanQueries.Concat(ValuePlanQueries).Where(q => q.After is null))
+            {
+                using var page = await store.ListPageAfterAsync(ws, query, "c30", None);
+                Assert.NotEqual(0, page!.Count);
+            }
         }
 
         var statements = new List<(string Sql, long Generic, long Custom)>();
@@ -147,24 +153,45 @@ public class PostgresFixedPlanTests
         var statement = 0;
         foreach (var query in FixedPlanQueries)
         {
-            foreach (var columns in Enum.GetValues<PostgresListQuery.Columns>())
+            // The query as it is, and, without a position, after a pagination key it looks up itself.
+            foreach (var afterKey in query.After is null ? new[] { null, "c20" } : [null])
             {
-                var plan = await GenericPlanAsync(source, ws, query, columns, $"fixed_{statement++}", PostgresCallStore.FixedPlanSettings);
-                Assert.Contains("calls_by_order_filtered", plan);
-                Assert.DoesNotContain("Sort", plan);
-                Assert.DoesNotContain("Seq Scan", plan);
+                foreach (var columns in Enum.GetValues<PostgresListQuery.Columns>())
+                {
+                    var plan = await GenericPlanAsync(source, ws, query, columns, afterKey, $"fixed_{statement++}", PostgresCallStore.FixedPlanSettings);
+                    Assert.Contains("calls_by_order_filtered", plan);
+                    Assert.DoesNotContain("Sort", plan);
+                    Assert.DoesNotContain("Seq Scan", plan);
+                    if (afterKey is not null)
+                    {
+                        // The key's position is found by primary key, once, and bounds the order index's range.
+                        Assert.Contains("calls_pkey", plan);
+                        Assert.Matches(@"Index Cond: .*ROW\(sort_key, call_id\) [<>] ROW\(\$", plan);
+                    }
+                }
             }
         }
+    }
+
+    [Fact]
+    public void APaginationKeyIsLookedUpInTheQueryOnlyWhenItsPlanIsFixed()
+    {
+        using var command = new NpgsqlCommand();
+        Assert.Throws<ArgumentException>(() => PostgresListQuery.TryBuild(1, ValuePlanQueries[0], command, afterKey: "c1"));
+        Assert.Throws<ArgumentException>(() => PostgresListQuery.TryBuild(1, FixedPlanQueries[^1], command, afterKey: "c1"));
+        Assert.True(PostgresListQuery.TryBuild(1, FixedPlanQueries[0], command, afterKey: "c1"));
+        Assert.Contains("deleted_calls", command.CommandText);
+        Assert.Equal("c1", command.Parameters["after_id"].Value);
     }
 
     /// <summary>
     /// The plan PostgreSQL makes for the store's SQL of the query without its values: the SQL prepared as it is
     /// (parameters numbered in their order), after <paramref name="settings"/>, in one transaction.
     /// </summary>
-    static async Task<string> GenericPlanAsync(NpgsqlDataSource source, long ws, CallQuery query, PostgresListQuery.Columns columns, string name, string settings)
+    static async Task<string> GenericPlanAsync(NpgsqlDataSource source, long ws, CallQuery query, PostgresListQuery.Columns columns, string? afterKey, string name, string settings)
     {
         await using var built = new NpgsqlCommand();
-        Assert.True(PostgresListQuery.TryBuild(ws, query, built, columns));
+        Assert.True(PostgresListQuery.TryBuild(ws, query, built, columns, afterKey));
         var parameters = built.Parameters.Select(p => p.ParameterName).ToList();
         var sql = Regex.Replace(built.CommandText, @"@(\w+)", m => "$" + (parameters.IndexOf(m.Groups[1].Value) + 1));
         var values = string.Join(", ", built.Parameters.Select(p => p.Value switch

@@ -60,7 +60,11 @@ public class StoreContractTests
     static async Task<List<string>> ListIdsAsync(ICallStore store, long ws, CallFilter? filter = null, bool ascending = false, int limit = 1000, CallPosition? after = null) =>
         [.. (await store.ListCallsAsync(ws, new CallQuery(filter, ascending, limit, after), None)).Select(IdOf)];
 
-    /// <summary>Every page of a walk with the given page size, following the last id of each page.</summary>
+    /// <summary>
+    /// Every page of a walk with the given page size, following the last id of each page, walked twice: with the
+    /// position of that call found first, and with its id given to the store as the pagination key (as list-calls
+    /// does). The two walks must agree.
+    /// </summary>
     static async Task<List<string>> WalkAsync(ICallStore store, long ws, CallFilter? filter, bool ascending, int limit)
     {
         var all = new List<string>();
@@ -70,9 +74,30 @@ public class StoreContractTests
             var page = await ListIdsAsync(store, ws, filter, ascending, limit, after);
             all.AddRange(page);
             if (page.Count < limit)
-                return all;
+                break;
             after = await store.FindPositionAsync(ws, page[^1], None);
         }
+
+        var byKey = new List<string>();
+        string? key = null;
+        while (true)
+        {
+            var page = await ListIdsAfterAsync(store, ws, new CallQuery(filter, ascending, limit, null), key)
+                ?? throw new Xunit.Sdk.XunitException($"pagination key {key} named no call");
+            byKey.AddRange(page);
+            if (page.Count < limit)
+                break;
+            key = page[^1];
+        }
+        Assert.Equal(all, byKey);
+        return all;
+    }
+
+    /// <summary>The ids of the page after the call <paramref name="key"/> names (the first page without one); null when it names none.</summary>
+    static async Task<List<string>?> ListIdsAfterAsync(ICallStore store, long ws, CallQuery query, string? key)
+    {
+        using var page = key is null ? await store.ListPageAsync(ws, query, None) : await store.ListPageAfterAsync(ws, query, key, None);
+        return page is null ? null : [.. page.ToArrays().Select(IdOf)];
     }
 
     [Fact]
@@ -255,6 +280,37 @@ public class StoreContractTests
         await f.Store.UpsertCallsAsync(f.Workspace, [Call("c7", start: 2000)], None);
         Assert.Equal(new CallPosition(2000, "c7"), await f.Store.FindPositionAsync(f.Workspace, "c7", None));
         Assert.Null(await f.Store.FindPositionAsync(f.Workspace, "never", None));
+    }
+
+    [Fact]
+    public async Task TheStoreFindsThePaginationKeyItselfWhateverTheQuery()
+    {
+        await using var f = await Fixture.StartAsync();
+        await f.Store.UpsertCallsAsync(f.Workspace, [.. Enumerable.Range(0, 10).Select(i => Call($"c{i}", n => n["agent_id"] = i % 2 == 0 ? "even" : "odd", start: 1000 + i))], None);
+        var other = await f.Store.GetOrCreateWorkspaceAsync("other", None);
+        await f.Store.UpsertCallsAsync(other.Id, [Call("theirs", start: 1005)], None);
+        Task<List<string>?> After(string key, CallFilter? filter = null, bool ascending = false) =>
+            ListIdsAfterAsync(f.Store, f.Workspace, new CallQuery(filter, ascending, 3, null), key);
+
+        // Queries planned without their values (none, a start range), and one planned with them (an agent).
+        Assert.Equal(["c6", "c5", "c4"], await After("c7"));
+        Assert.Equal(["c8", "c9"], await After("c7", ascending: true));
+        Assert.Equal(["c6", "c5"], await After("c7", new CallFilter { StartTimestamp = new Threshold { LowerThreshold = 1005 } }));
+        Assert.Equal(["c5", "c3", "c1"], await After("c7", new CallFilter { AgentId = ["odd"] }));
+        // After the last call: an empty page, not an unknown key.
+        Assert.Equal([], await After("c0"));
+        Assert.Equal([], await After("c9", ascending: true));
+        // Keys that name no call of the workspace.
+        Assert.Null(await After("never"));
+        Assert.Null(await After("theirs"));
+        Assert.Null(await After("c\0"));
+        Assert.Null(await After("never", new CallFilter { AgentId = ["odd"] }));
+
+        // A deleted call keeps its place; imported again, its new place is the one used.
+        Assert.True(await f.Store.DeleteCallAsync(f.Workspace, "c7", None));
+        Assert.Equal(["c6", "c5", "c4"], await After("c7"));
+        await f.Store.UpsertCallsAsync(f.Workspace, [Call("c7", start: 1004)], None);
+        Assert.Equal(["c4", "c3", "c2"], await After("c7"));
     }
 
     [Fact]
