@@ -87,10 +87,10 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-start_server() { # store db: a fresh `serve` on a free loopback port, with the benchmark endpoint on
+start_server() { # store db: a fresh `serve` on a free loopback port, with the benchmark endpoint and Server-Timing on
   port=$(free_port)
   url="http://127.0.0.1:$port"
-  CallVault__BenchmarkEndpoints=true Logging__LogLevel__Default=Warning \
+  CallVault__BenchmarkEndpoints=true CallVault__ServerTiming=true Logging__LogLevel__Default=Warning \
     dotnet "$server_dll" serve --db "$2" --urls "$url" >>"$work/server-$1.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 150); do curl -fs "$url/healthz" >/dev/null 2>&1 && return 0; sleep 0.2; done

@@ -89,7 +89,7 @@ if (!options.Quick)
     foreach (var limit in new[] { 50, 1000 })
         foreach (var shape in shapes)
             for (var i = 0; i < 50; i++)
-                await PostAsync(http, "/v2/list-calls", shape.Request(i, limit), responseBuffer);
+                _ = await PostAsync(http, "/v2/list-calls", shape.Request(i, limit), responseBuffer);
     await new LoadGenerator(options).WarmUpAsync("/v2/list-calls", bodies, 5);
     var settled = await ServerMemory.WaitUntilIdleAsync(options.ServerPid, TimeSpan.FromSeconds(15));
     Console.Error.WriteLine($"  the server was idle again {settled.TotalSeconds:F1} s after the load");
@@ -107,7 +107,7 @@ foreach (var limit in new[] { 50, 1000 })
         var timing = await TimeShapeAsync(http, shape, limit, requests, options.Quick ? 3 : 20, options.ServerPid, responseBuffer);
         var read = await side.RowsReadAsync(shape.Request(0, limit));
         report.Add(shape.Name, limit, timing, read);
-        Console.Error.WriteLine($"  {shape.Name,-24} limit {limit,4}: median {timing.Median:F2} ms, p99 {timing.P99:F2} ms, {timing.Rows} rows, {read?.ToString("F2", CultureInfo.InvariantCulture) ?? "-"} read/row, server CPU {timing.CpuMicroseconds:F0} µs, {timing.ReadCalls:F0} read calls, {timing.PageFaults:F1} page faults per request; slowest {timing.Slowest}");
+        Console.Error.WriteLine($"  {shape.Name,-24} limit {limit,4}: median {timing.Median:F2} ms, p99 {timing.P99:F2} ms, {timing.Rows} rows, {read?.ToString("F2", CultureInfo.InvariantCulture) ?? "-"} read/row, server CPU {timing.CpuMicroseconds:F0} µs, {timing.ReadCalls:F0} read calls, {timing.PageFaults:F1} page faults per request; {timing.Sources}; slowest {timing.Slowest}");
     }
 }
 
@@ -181,6 +181,7 @@ static async Task<List<string>> ListIdsAsync(HttpClient http, ListCallsRequest r
 static async Task<ShapeTiming> TimeShapeAsync(HttpClient http, Shape shape, int limit, int requests, int warmup, int serverPid, byte[] buffer, string path = "/v2/list-calls")
 {
     var timings = new List<double>(requests);
+    var served = new List<ServerTiming?>(requests);
     var rows = 0;
     var (cpuBefore, readsBefore, faultsBefore) = (0.0, 0L, 0L);
     for (var i = -warmup; i < requests; i++)
@@ -188,28 +189,33 @@ static async Task<ShapeTiming> TimeShapeAsync(HttpClient http, Shape shape, int 
         if (i == 0)
             (cpuBefore, readsBefore, faultsBefore) = (ServerMemory.CpuSeconds(serverPid), ServerMemory.ReadCalls(serverPid), ServerMemory.PageFaults(serverPid));
         var clock = Stopwatch.StartNew();
-        var length = await PostAsync(http, path, shape.Request(Math.Max(i, 0), limit), buffer);
+        var (length, timing) = await PostAsync(http, path, shape.Request(Math.Max(i, 0), limit), buffer);
         clock.Stop();
         if (i < 0)
             continue;
         timings.Add(clock.Elapsed.TotalMilliseconds);
+        served.Add(ServerTiming.Parse(timing));
         if (i == 0)
             rows = CountTopLevel(buffer.AsMemory(0, length));
     }
     var cpu = (ServerMemory.CpuSeconds(serverPid) - cpuBefore) * 1e6 / requests;
     var reads = (double)(ServerMemory.ReadCalls(serverPid) - readsBefore) / requests;
     var faults = (double)(ServerMemory.PageFaults(serverPid) - faultsBefore) / requests;
-    // The slowest requests with their place in the run: neighbours slow together point at the machine (a core
-    // taken away for a while), slow requests spread out at the query (bench/RESULTS.md, session 16).
+    // The slowest requests with their place in the run and where their documents came from: neighbours slow
+    // together point at the machine (a core taken away for a while), slow requests spread out at the query, and
+    // on PostgreSQL slow pages read with their documents at what a page the process does not hold costs
+    // (bench/RESULTS.md, sessions 16 and 17).
     var slowest = timings.Select((ms, index) => (ms, index)).OrderByDescending(t => t.ms).Take(3).ToList();
+    var sources = ServerTiming.Summarize(timings, served);
     timings.Sort();
     return new ShapeTiming(Percentile(timings, 0.5), Percentile(timings, 0.99), rows, cpu, reads, faults,
-        string.Join(", ", slowest.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.ms:F2} ms (#{t.index})"))));
+        string.Join(", ", slowest.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.ms:F2} ms (#{t.index}{(served[t.index] is { } st ? ", " + st.Source : "")})"))),
+        sources);
 }
 
 // One request, the answer read into the caller's buffer: a fresh 240 kB (or 5 MB) array per answer would be
 // garbage for the client's collector, whose pauses would then show in the timings.
-static async Task<int> PostAsync(HttpClient http, string path, ListCallsRequest request, byte[] buffer)
+static async Task<(int Length, string? ServerTiming)> PostAsync(HttpClient http, string path, ListCallsRequest request, byte[] buffer)
 {
     var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(request, CallVaultJsonContext.Default.ListCallsRequest));
     content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
@@ -222,7 +228,7 @@ static async Task<int> PostAsync(HttpClient http, string path, ListCallsRequest 
         length += read;
     if (!response.IsSuccessStatusCode)
         throw new InvalidOperationException($"{path}: {(int)response.StatusCode} {Encoding.UTF8.GetString(buffer, 0, length)}");
-    return length;
+    return (length, response.Headers.TryGetValues("Server-Timing", out var values) ? values.FirstOrDefault() : null);
 }
 
 static int CountTopLevel(ReadOnlyMemory<byte> json)
@@ -238,7 +244,8 @@ static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorte
 /// calls, page faults; from /proc, so they include whatever else the server did meanwhile).
 /// </summary>
 /// <param name="Slowest">The slowest requests, each with its index among the timed ones.</param>
-sealed record ShapeTiming(double Median, double P99, int Rows, double CpuMicroseconds, double ReadCalls, double PageFaults, string Slowest);
+/// <param name="Sources">What the server's Server-Timing headers said (<see cref="ServerTiming.Summarize"/>).</param>
+sealed record ShapeTiming(double Median, double P99, int Rows, double CpuMicroseconds, double ReadCalls, double PageFaults, string Slowest, SourceSummary Sources);
 
 sealed record BenchOptions(string Url, string Key, int Calls, string Store, string Database, int ServerPid, int Requests,
     int LoadSeconds, bool Quick, string WorkDir, int BatchSize, int ImportParallelism, string? Output, string Phase, string State)

@@ -63,16 +63,16 @@ sealed class Report(BenchOptions options)
             ? "| kernel memory reclaimer (DAMON) during the sequential requests | not running | |"
             : string.Create(inv, $"| kernel memory reclaimer (DAMON) during the sequential requests | running: {cpu * 1000:N0} ms of CPU in {seconds:F0} s, in bursts | |"));
         s.AppendLine();
-        s.AppendLine(inv, $"Sequential requests over loopback, {options.Requests} per row, after a warm-up of the server (every shape 50 times at both page sizes, then 5 s of the mixed load) and 20 requests of the row's own shape; rows read = rows the database visited per row returned; server CPU, read calls and page faults = the server process's CPU time, read system calls and minor page faults over those requests divided by their number (CPU time includes whatever else the server did meanwhile, such as the runtime's background work, so it can overstate the cost of one request under load; the read calls are SQLite's reads from the file, overflow pages included, which bypass its cache; socket receives are not counted: the fixed answer makes none).");
+        s.AppendLine(inv, $"Sequential requests over loopback, {options.Requests} per row, after a warm-up of the server (every shape 50 times at both page sizes, then 5 s of the mixed load) and 20 requests of the row's own shape; rows read = rows the database visited per row returned; server CPU, read calls and page faults = the server process's CPU time, read system calls and minor page faults over those requests divided by their number (CPU time includes whatever else the server did meanwhile, such as the runtime's background work, so it can overstate the cost of one request under load; the read calls are SQLite's reads from the file, overflow pages included, which bypass its cache; socket receives are not counted: the fixed answer makes none); store ms = the server's own time in the store per request (median, from its Server-Timing header); read with documents = pages whose documents the store read from the database (every page on SQLite; on PostgreSQL the others come from the process's document cache, which keeps a page's documents from its second visit on).");
         s.AppendLine();
-        s.AppendLine("| shape | page | median ms | p99 ms | rows | rows read per row | server CPU µs per request | read calls per request | page faults per request |");
-        s.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        s.AppendLine("| shape | page | median ms | p99 ms | rows | rows read per row | store ms | read with documents | server CPU µs per request | read calls per request | page faults per request |");
+        s.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var row in _shapes)
         {
             var (t, target) = (row.Timing, row.Limit == 50 ? 5.0 : 60.0);
             var flag = t.P99 < target ? "" : " (over)";
             var read = row.RowsRead is { } r ? r.ToString("F2", inv) : "-";
-            s.AppendLine(inv, $"| {row.Shape} | {row.Limit} | {t.Median:F2} | {t.P99:F2}{flag} | {t.Rows} | {read} | {t.CpuMicroseconds:N0} | {t.ReadCalls:N0} | {t.PageFaults:N1} |");
+            s.AppendLine(inv, $"| {row.Shape} | {row.Limit} | {t.Median:F2} | {t.P99:F2}{flag} | {t.Rows} | {read} | {t.Sources.StoreColumn} | {t.Sources.ReadColumn} | {t.CpuMicroseconds:N0} | {t.ReadCalls:N0} | {t.PageFaults:N1} |");
         }
         var text = s.ToString();
         Console.WriteLine(text);
