@@ -215,8 +215,16 @@ public sealed class PostgresCallStore : ICallStore
             """;
         if (!IsStorable(callId))
             return null;
-        await using var command = Command(_dataSource.CreateCommand(sql), ("ws", workspaceId), ("id", callId));
-        return await command.ExecuteScalarAsync(ct) is long sortKey ? new CallPosition(sortKey, callId) : null;
+        // Two primary keys: the plan cannot depend on the values, so it is made once per connection (a page of a
+        // walk planned with its values looks its key up here first).
+        await using var batch = _dataSource.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(FixedPlanSettings));
+        var lookup = new NpgsqlBatchCommand(sql);
+        lookup.Parameters.Add(new NpgsqlParameter<long>("ws", workspaceId));
+        lookup.Parameters.Add(new NpgsqlParameter<string>("id", callId));
+        batch.BatchCommands.Add(lookup);
+        await using var reader = await ReadListAsync(batch, ct);
+        return await reader.ReadAsync(ct) && !await reader.IsDBNullAsync(0, ct) ? new CallPosition(reader.GetInt64(0), callId) : null;
     }
 
     public async Task<IReadOnlyList<byte[]>> ListCallsAsync(long workspaceId, CallQuery query, CancellationToken ct)

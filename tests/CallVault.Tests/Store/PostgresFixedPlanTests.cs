@@ -132,6 +132,16 @@ public class PostgresFixedPlanTests
         Assert.All(fixedPlans, s => Assert.True(s is { Generic: > 0, Custom: 0 }, $"{s.Sql}: {s.Generic} generic, {s.Custom} custom plans"));
         Assert.All(valuePlans, s => Assert.True(s is { Generic: 0, Custom: > 0 }, $"{s.Sql}: {s.Generic} generic, {s.Custom} custom plans"));
 
+        // The position of a pagination key, looked up before a query planned with its values: two primary keys,
+        // planned once.
+        await using (var command = store.DataSource.CreateCommand("SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%FROM deleted_calls%' AND statement NOT LIKE '%ORDER BY%'"))
+        await using (var reader = await command.ExecuteReaderAsync(None))
+        {
+            Assert.True(await reader.ReadAsync(None));
+            Assert.True(reader.GetInt64(0) > 0 && reader.GetInt64(1) == 0, $"{reader.GetInt64(0)} generic, {reader.GetInt64(1)} custom plans");
+            Assert.False(await reader.ReadAsync(None));
+        }
+
         // The connection is back to its own settings.
         Assert.Equal("force_custom_plan", await ShowAsync(store.DataSource, "plan_cache_mode"));
         Assert.Equal("on", await ShowAsync(store.DataSource, "enable_sort"));
