@@ -207,21 +207,15 @@ public sealed class PostgresCallStore : ICallStore
 
     public async Task<CallPosition?> FindPositionAsync(long workspaceId, string callId, CancellationToken ct)
     {
-        // A live call's position wins over an older tombstone of the same id.
-        const string sql = """
-            SELECT coalesce(
-                (SELECT sort_key FROM calls WHERE workspace_id = @ws AND call_id = @id),
-                (SELECT sort_key FROM deleted_calls WHERE workspace_id = @ws AND call_id = @id))
-            """;
         if (!IsStorable(callId))
             return null;
         // Two primary keys: the plan cannot depend on the values, so it is made once per connection (a page of a
         // walk planned with its values looks its key up here first).
         await using var batch = _dataSource.CreateBatch();
         batch.BatchCommands.Add(new NpgsqlBatchCommand(FixedPlanSettings));
-        var lookup = new NpgsqlBatchCommand(sql);
+        var lookup = new NpgsqlBatchCommand("SELECT " + PostgresListQuery.KeyPosition);
         lookup.Parameters.Add(new NpgsqlParameter<long>("ws", workspaceId));
-        lookup.Parameters.Add(new NpgsqlParameter<string>("id", callId));
+        lookup.Parameters.Add(new NpgsqlParameter<string>("after_id", callId));
         batch.BatchCommands.Add(lookup);
         await using var reader = await ReadListAsync(batch, ct);
         return await reader.ReadAsync(ct) && !await reader.IsDBNullAsync(0, ct) ? new CallPosition(reader.GetInt64(0), callId) : null;

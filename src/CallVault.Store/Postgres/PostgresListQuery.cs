@@ -32,12 +32,13 @@ static class PostgresListQuery
     const string AfterAscending = " AND (sort_key, call_id) > (@after_sort, @after_id)";
 
     /// <summary>
-    /// The position of the call @after_id, looked up in the list query itself (<see cref="TryBuild(long, CallQuery, NpgsqlParameterCollection, Columns, string?, out string)"/>):
-    /// a live call's position wins over an older tombstone of the same id, as in PostgresCallStore.FindPositionAsync.
+    /// The position (sort key) of the call @after_id in workspace @ws, or null: a live call's position wins over an
+    /// older tombstone of the same id. Looked up on its own (PostgresCallStore.FindPositionAsync) or in the list
+    /// query itself (<see cref="TryBuild(long, CallQuery, NpgsqlParameterCollection, Columns, string?, out string)"/>).
     /// </summary>
-    const string AfterKeyPosition = "(SELECT coalesce((SELECT sort_key FROM calls WHERE workspace_id = @ws AND call_id = @after_id), (SELECT sort_key FROM deleted_calls WHERE workspace_id = @ws AND call_id = @after_id)))";
-    const string AfterKeyDescending = " AND (sort_key, call_id) < (" + AfterKeyPosition + ", @after_id)";
-    const string AfterKeyAscending = " AND (sort_key, call_id) > (" + AfterKeyPosition + ", @after_id)";
+    internal const string KeyPosition = "(SELECT coalesce((SELECT sort_key FROM calls WHERE workspace_id = @ws AND call_id = @after_id), (SELECT sort_key FROM deleted_calls WHERE workspace_id = @ws AND call_id = @after_id)))";
+    const string AfterKeyDescending = " AND (sort_key, call_id) < (" + KeyPosition + ", @after_id)";
+    const string AfterKeyAscending = " AND (sort_key, call_id) > (" + KeyPosition + ", @after_id)";
     const string OrderDescending = " ORDER BY sort_key DESC, call_id DESC LIMIT @limit";
     const string OrderAscending = " ORDER BY sort_key ASC, call_id ASC LIMIT @limit";
     const string DrivenEnd = ") c";

@@ -130,6 +130,9 @@ public class PostgresFixedPlanTests
         Assert.True(fixedPlans.Count >= 8, string.Join("\n", statements));
         Assert.True(valuePlans.Count >= 8, string.Join("\n", statements));
         Assert.All(fixedPlans, s => Assert.True(s is { Generic: > 0, Custom: 0 }, $"{s.Sql}: {s.Generic} generic, {s.Custom} custom plans"));
+        // A page after a key, for a query with a fixed plan: the key looked up in the list query (one round trip).
+        Assert.Contains(fixedPlans, s => s.Sql.Contains("deleted_calls", StringComparison.Ordinal));
+        Assert.DoesNotContain(valuePlans, s => s.Sql.Contains("deleted_calls", StringComparison.Ordinal));
         Assert.All(valuePlans, s => Assert.True(s is { Generic: 0, Custom: > 0 }, $"{s.Sql}: {s.Generic} generic, {s.Custom} custom plans"));
 
         // The position of a pagination key, looked up before a query planned with its values: two primary keys,
