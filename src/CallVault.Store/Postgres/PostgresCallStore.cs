@@ -262,7 +262,7 @@ public sealed class PostgresCallStore : ICallStore
         if (batch is null)
             return CallPage.Create(0);
         var key = PageKey(batch.BatchCommands[^1]);
-        var plan = _documents.Visit(key);
+        var plan = _documents.Visit(key, firstPage: afterKey is null && query.After is null);
         if (plan == PostgresDocumentCache.Plan.TryHeld)
         {
             // The page's ids and versions first, from the index alone; when this process holds every document
@@ -293,8 +293,8 @@ public sealed class PostgresCallStore : ICallStore
         }
 
         // Otherwise the page with its documents, in one query as without the cache, straight into the page; from
-        // the page's second visit on, its documents are copied into the cache too (a call written since the
-        // first query comes at its new version).
+        // the page's second visit on (a list's first page: from its first), its documents are copied into the
+        // cache too (a call written since the first query comes at its new version).
         var page = CallPage.Create(query.Limit);
         try
         {

@@ -13,9 +13,12 @@ namespace CallVault.Store.Postgres;
 /// <para>
 /// Issue 3: on PostgreSQL much of the cost of a page of 50 was its 240 kB of documents, read from the table,
 /// decompressed (lz4), sent over a socket and read by Npgsql, for pages that dashboards ask for again and again
-/// (the newest calls, an agent's). The documents of a page are kept the second time the same page (the same
-/// SQL and values) is served, and only from the third time is it read ids and versions first: a page read once
-/// (a walk, an export) costs what it cost without the cache, and does not push out what is read often.
+/// (the newest calls, an agent's). The documents of a page of a walk (after a pagination key) are kept the
+/// second time the same page (the same SQL and values) is served, and only from the third time is it read ids
+/// and versions first: a page read once (a walk, an export) costs what it cost without the cache, and does not
+/// push out what is read often. A list's first page is kept from its first visit, and read ids and versions
+/// first from its second: it is the page people come back to, and a walk has only one of it (session 18: a
+/// dashboard's second look at a page no longer reads its documents again).
 /// </para>
 /// <para>
 /// The documents live in one ring of bytes, allocated (and so touched) once, written in turn and overwritten
@@ -125,10 +128,10 @@ sealed class PostgresDocumentCache
     /// <summary>What a list page does, given how often this process served the same query lately.</summary>
     public enum Plan
     {
-        /// <summary>First time: read the page with its documents, as without the cache.</summary>
+        /// <summary>First time (a page of a walk): read the page with its documents, as without the cache.</summary>
         Read,
 
-        /// <summary>Second time: read it the same way, and keep its documents.</summary>
+        /// <summary>Second time (a list's first page: first time): read it the same way, and keep its documents.</summary>
         ReadAndKeep,
 
         /// <summary>Since: read the ids and versions, and the documents only if they are not all held.</summary>
@@ -140,7 +143,13 @@ sealed class PostgresDocumentCache
     /// that happened to share a key would only be read the wrong way round, never served wrong: every page
     /// served from here is checked against the versions PostgreSQL gives.
     /// </summary>
-    public Plan Visit(string page)
+    /// <param name="page">What identifies the page.</param>
+    /// <param name="firstPage">
+    /// The first page of a list (no pagination key): its documents are kept from its first visit, not its second.
+    /// It is the page people come back to (the list a dashboard opens on, back from a call, a refresh), and a walk
+    /// through every page (an export, a sync) has only one of it.
+    /// </param>
+    public Plan Visit(string page, bool firstPage = false)
     {
         var now = Environment.TickCount64;
         if (!_pages.TryGetValue(page, out var last) || now - last.AtMs > Lifetime.TotalMilliseconds)
@@ -151,10 +160,10 @@ sealed class PostgresDocumentCache
         SweepIfFull();
         return last.Visits switch
         {
-            0 => Plan.Read,
-            1 => Plan.ReadAndKeep,
-            // Its documents are certainly overwritten once the ring has turned since they were kept: then the
-            // ids and versions alone cannot be enough, and the page is read and kept again at once.
+            0 => firstPage ? Plan.ReadAndKeep : Plan.Read,
+            // Not kept yet (read once, or kept by a visit still under way), or certainly overwritten since: once
+            // the ring has turned, the ids and versions alone cannot be enough, and the page is read and kept
+            // again at once.
             _ when last.KeptAt < 0 || !Unwritten(last.KeptAt) => Plan.ReadAndKeep,
             _ => Plan.TryHeld,
         };

@@ -34,11 +34,18 @@ public partial class ServerTimingTests
         var calls = SampleCalls.Generate(11);
         await client.ImportAsync([.. calls.Take(10)]);
 
-        // Visits of one page: PostgreSQL keeps its documents at the second and serves them from the third on.
+        // Visits of a list's first page: PostgreSQL keeps its documents at the first and serves them from the
+        // second on.
         var sources = new List<string>();
         for (var visit = 0; visit < 4; visit++)
             sources.Add(await ListSourceAsync(client, 10));
-        Assert.Equal(TestDatabase.UsesPostgres ? ["database", "database", "cache", "cache"] : ["database", "database", "database", "database"], sources);
+        Assert.Equal(TestDatabase.UsesPostgres ? ["database", "cache", "cache", "cache"] : ["database", "database", "database", "database"], sources);
+
+        // A page of a walk (after a pagination key): kept at its second visit, served from the third on.
+        var walk = new List<string>();
+        for (var visit = 0; visit < 4; visit++)
+            walk.Add(await ListSourceAsync(client, 4, paginationKey: calls[8]["call_id"]!.GetValue<string>()));
+        Assert.Equal(TestDatabase.UsesPostgres ? ["database", "database", "cache", "cache"] : ["database", "database", "database", "database"], walk);
 
         // A new call on top of the page: on PostgreSQL only its document is read, the rest come from the cache.
         await client.ImportAsync(calls[10]);
@@ -51,10 +58,11 @@ public partial class ServerTimingTests
         Assert.Equal("database", await ListSourceAsync(client, 1000));
     }
 
-    /// <summary>Lists the newest page and returns its header's document source, after checking the whole header.</summary>
-    static async Task<string> ListSourceAsync(HttpClient client, int limit)
+    /// <summary>Lists a page (the newest, or the one after a key) and returns its header's document source, after checking the whole header.</summary>
+    static async Task<string> ListSourceAsync(HttpClient client, int limit, string? paginationKey = null)
     {
-        var response = await client.PostJsonAsync("/v2/list-calls", $$"""{"limit":{{limit}}}""");
+        var body = paginationKey is null ? $$"""{"limit":{{limit}}}""" : $$"""{"limit":{{limit}},"pagination_key":"{{paginationKey}}"}""";
+        var response = await client.PostJsonAsync("/v2/list-calls", body);
         Assert.True((await Api.OkJsonAsync(response)).GetArrayLength() > 0);
         var header = Assert.Single(response.Headers.GetValues("Server-Timing"));
         var match = Header().Match(header);

@@ -98,6 +98,20 @@ public class PostgresDocumentCacheTests
     }
 
     [Fact]
+    public void AListsFirstPageIsKeptFromItsFirstVisit()
+    {
+        var cache = Cache();
+        Assert.Equal(PostgresDocumentCache.Plan.ReadAndKeep, cache.Visit("first page", firstPage: true));
+        Assert.Equal(PostgresDocumentCache.Plan.ReadAndKeep, cache.Visit("first page", firstPage: true)); // nothing kept yet
+        cache.Kept("first page", cache.Mark);
+        Assert.Equal(PostgresDocumentCache.Plan.TryHeld, cache.Visit("first page", firstPage: true));
+
+        // A page of a walk is still kept only from its second visit.
+        Assert.Equal(PostgresDocumentCache.Plan.Read, cache.Visit("page of a walk"));
+        Assert.Equal(PostgresDocumentCache.Plan.ReadAndKeep, cache.Visit("page of a walk"));
+    }
+
+    [Fact]
     public void APageWhoseDocumentsTheRingHasOverwrittenIsReadAndKeptAgainWithoutTrying()
     {
         var cache = Cache(maxBytes: 1000);

@@ -484,13 +484,14 @@ public class StoreContractTests
             }
         }
 
-        // On PostgreSQL the first walk reads its pages, the second keeps their documents, the third is served them.
+        // On PostgreSQL the first walk reads its pages and keeps the first page's documents, the second is served
+        // those and keeps the other pages', the third is served them all.
         var before = await AllPagesAsync();
         Assert.Equal(6, before.Count);
         Assert.Equal(before, await AllPagesAsync());
         Assert.Equal(before, await AllPagesAsync());
         if (f.Store is CallVault.Store.Postgres.PostgresCallStore postgres)
-            Assert.Equal(6, postgres.DocumentCacheHits);
+            Assert.Equal(Math.Min(limit, 6) + 6, postgres.DocumentCacheHits);
 
         // Replaced by an import, by a mutation and by a merge, and deleted, all through the other process.
         await second.UpsertCallsAsync(f.Workspace, [Call("c5", n => n["transcript"] = "imported again", start: 1005)], None);
@@ -508,8 +509,9 @@ public class StoreContractTests
     [Fact]
     public async Task ANewCallOnTopOfAPageServedBeforeIsReadAloneTheRestComesFromTheCache()
     {
-        // A dashboard polling the newest calls: on PostgreSQL the page's documents are kept from its second visit,
-        // and a call that arrives since is read by itself; when most of the page is new, it is read whole.
+        // A dashboard polling the newest calls: on PostgreSQL the page's documents are kept from its first visit
+        // (a list's first page), and a call that arrives since is read by itself; when most of the page is new,
+        // it is read whole.
         await using var f = await Fixture.StartAsync();
         await using var second = await f.OpenAnotherAsync();
         await f.Store.UpsertCallsAsync(f.Workspace, [.. Enumerable.Range(0, 10).Select(i => Call($"c{i}", start: 1000 + i))], None);
@@ -520,10 +522,10 @@ public class StoreContractTests
             using var page = await f.Store.ListPageAsync(f.Workspace, newest, None);
             return page.ToArrays().ToList();
         }
-        for (var visit = 0; visit < 3; visit++)
+        for (var visit = 0; visit < 2; visit++)
             Assert.Equal(["c9", "c8", "c7", "c6", "c5"], (await PageAsync()).Select(IdOf));
         var hits = postgres?.DocumentCacheHits ?? 0;
-        Assert.True(postgres is null || hits == 5, $"{hits} documents from the cache on the third visit");
+        Assert.True(postgres is null || hits == 5, $"{hits} documents from the cache on the second visit");
 
         await second.UpsertCallsAsync(f.Workspace, [Call("c10", n => n["transcript"] = "new", start: 1010)], None);
         var listed = await PageAsync();
