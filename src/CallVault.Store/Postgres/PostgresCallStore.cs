@@ -30,12 +30,16 @@ public sealed class PostgresCallStore : ICallStore
     readonly NpgsqlDataSource _dataSource;
     readonly TimeProvider _clock;
     readonly PostgresDocumentCache? _documents;
+    readonly PostgresValueFrequencies _frequencies;
 
     /// <summary>Documents list-calls served from the document cache so far (tests and diagnostics).</summary>
     internal long DocumentCacheHits => _documents?.Hits ?? 0;
 
     /// <summary>The store's connections, for tests that look at a connection's session (its prepared statements).</summary>
     internal NpgsqlDataSource DataSource => _dataSource;
+
+    /// <summary>How common the flags' values are, which decides which list queries keep their plan (tests read them at once).</summary>
+    internal PostgresValueFrequencies ValueFrequencies => _frequencies;
 
     /// <param name="database">A postgresql:// URL or an Npgsql connection string.</param>
     /// <param name="clock">The time calls are received at.</param>
@@ -58,6 +62,7 @@ public sealed class PostgresCallStore : ICallStore
             });
         _dataSource = builder.Build();
         _documents = documentCacheBytes > 0 ? new PostgresDocumentCache(documentCacheBytes) : null;
+        _frequencies = new PostgresValueFrequencies(_dataSource);
     }
 
     /// <summary>
@@ -407,7 +412,9 @@ public sealed class PostgresCallStore : ICallStore
     internal const string FixedPlanSettings = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_sort', 'off', true)";
 
     /// <summary>
-    /// A batch for one list query, its command last, after <see cref="FixedPlanSettings"/> when its plan is fixed;
+    /// A batch for one list query, its command last, after <see cref="FixedPlanSettings"/> when its plan is fixed
+    /// or kept (<see cref="PostgresListQuery.HasKeptPlan"/>: the enable_sort setting leaves the merge of a driven
+    /// query's lists as it is, since every plan of it sorts them);
     /// null when no call can match (<see cref="PostgresListQuery.TryBuild(long, CallQuery, NpgsqlCommand, PostgresListQuery.Columns, string?)"/>).
     /// </summary>
     NpgsqlBatch? ListBatch(long workspaceId, CallQuery query, PostgresListQuery.Columns columns, string? afterKey = null)
@@ -417,7 +424,7 @@ public sealed class PostgresCallStore : ICallStore
             return null;
         command.CommandText = sql;
         var batch = _dataSource.CreateBatch();
-        if (PostgresListQuery.HasFixedPlan(query))
+        if (PostgresListQuery.HasFixedPlan(query) || PostgresListQuery.HasKeptPlan(query, _frequencies.Of))
             batch.BatchCommands.Add(new NpgsqlBatchCommand(FixedPlanSettings));
         batch.BatchCommands.Add(command);
         return batch;

@@ -85,6 +85,63 @@ static class PostgresListQuery
             && None(f.CallSuccessful) && None(f.InVoicemail)
             && Unbounded(f.DurationMs) && Unbounded(f.E2eLatencyP50));
 
+    /// <summary>
+    /// The least fraction of the table's rows the flag filters of a query must keep together for its plan to be
+    /// kept (<see cref="HasKeptPlan"/>): the agent index then reads at most 20 entries per call it returns.
+    /// </summary>
+    public const double MinKeptPlanFrequency = 0.05;
+
+    /// <summary>
+    /// Whether a query planned with its values would get the plan it gets without them, so that it may be planned
+    /// once per connection like a fixed-plan query: a list of 2 to <see cref="MaxDrivingValues"/> agents, which
+    /// drives it (a LATERAL walk of <c>calls_by_agent_filtered</c> for each agent), with no other filter than lists
+    /// of the flags that index carries (call_successful, in_voicemail, direction, call_status, user_sentiment), and
+    /// those flags' values common in the table (<paramref name="frequency"/>, from PostgreSQL's statistics): at least
+    /// <see cref="MinKeptPlanFrequency"/> of the rows together.
+    /// </summary>
+    /// <remarks>
+    /// The planner never sees the agents of such a query, custom plan or not: they are the LATERAL's parameter. What
+    /// it sees are the flags' values, and its only other plans are for rare ones (a bitmap of the flag's own index,
+    /// or that index walked in order and the agent checked in the table), which it chooses from the same table-wide
+    /// statistics read here. With common values the plan is the agent index, the flags checked in it, whatever the
+    /// values; planning it at every request cost PostgreSQL 0.2-0.4 ms, about a third of such a page served from the
+    /// document cache (bench/RESULTS.md, sessions 15 and 18). A rare value, or one the statistics do not list (a
+    /// table not analyzed yet), keeps the query planned with its values. A start time, duration or latency range
+    /// does too: the agent index does not carry those columns, and how wide the range is decides the plan.
+    /// </remarks>
+    /// <param name="frequency">The fraction of the table's rows whose column holds one of the values (<see cref="PostgresValueFrequencies.Of"/>).</param>
+    public static bool HasKeptPlan(CallQuery query, Func<string, IEnumerable<string>, double> frequency)
+    {
+        if (query.Filter is not { } f
+            || !None(f.FromNumber) || !None(f.ToNumber) || !None(f.DisconnectionReason) || !None(f.CallType)
+            || !Unbounded(f.StartTimestamp) || !Unbounded(f.DurationMs) || !Unbounded(f.E2eLatencyP50))
+            return false;
+        var agents = f.AgentId?.Where(PostgresCallStore.IsStorable).Distinct(StringComparer.Ordinal).Count() ?? 0;
+        if (agents is < 2 or > MaxDrivingValues)
+            return false;
+        var kept = 1.0;
+        foreach (var (column, values) in Flags(f))
+            kept *= frequency(column, values);
+        return kept >= MinKeptPlanFrequency;
+    }
+
+    /// <summary>The filter's flag lists that are set, their values written as PostgreSQL writes them.</summary>
+    static IEnumerable<(string Column, IEnumerable<string> Values)> Flags(CallFilter f)
+    {
+        if (!None(f.CallSuccessful))
+            yield return ("call_successful", f.CallSuccessful!.Select(Boolean));
+        if (!None(f.InVoicemail))
+            yield return ("in_voicemail", f.InVoicemail!.Select(Boolean));
+        if (!None(f.Direction))
+            yield return ("direction", f.Direction!.Select(WireEnum.ToWire));
+        if (!None(f.CallStatus))
+            yield return ("call_status", f.CallStatus!.Select(WireEnum.ToWire));
+        if (!None(f.UserSentiment))
+            yield return ("user_sentiment", f.UserSentiment!.Select(WireEnum.ToWire));
+
+        static string Boolean(bool value) => value ? "t" : "f";
+    }
+
     static bool None<T>(IReadOnlyList<T>? values) => values is not { Count: > 0 };
 
     static bool Unbounded(Threshold? range) => range?.LowerThreshold is null && range?.UpperThreshold is null;
