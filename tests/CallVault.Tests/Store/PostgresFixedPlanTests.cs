@@ -236,13 +236,8 @@ public class PostgresFixedPlanTests
     {
         if (!TestDatabase.UsesPostgres)
             return;
-        await using var database = await TestDatabase.CreateAsync();
-        long ws;
-        await using (var store = await CallStores.OpenAsync(database.ConnectionString, None))
-            ws = await SeedAsync(store);
-        await using var source = NpgsqlDataSource.Create(PostgresConnectionStrings.From(database.ConnectionString));
-        await using (var analyze = source.CreateCommand("ANALYZE calls"))
-            await analyze.ExecuteNonQueryAsync(None);
+        await using var seed = await AnalyzedSeedAsync();
+        var (source, ws) = (seed.Source, seed.Workspace);
 
         var statement = 0;
         foreach (var query in FixedPlanQueries)
@@ -272,13 +267,8 @@ public class PostgresFixedPlanTests
     {
         if (!TestDatabase.UsesPostgres)
             return;
-        await using var database = await TestDatabase.CreateAsync();
-        long ws;
-        await using (var store = await CallStores.OpenAsync(database.ConnectionString, None))
-            ws = await SeedAsync(store);
-        await using var source = NpgsqlDataSource.Create(PostgresConnectionStrings.From(database.ConnectionString));
-        await using (var analyze = source.CreateCommand("ANALYZE calls"))
-            await analyze.ExecuteNonQueryAsync(None);
+        await using var seed = await AnalyzedSeedAsync();
+        var (source, ws) = (seed.Source, seed.Workspace);
 
         var statement = 0;
         foreach (var query in KeptPlanQueries.Concat(KeptPlanQueries.Select(q => q with { After = new CallPosition(1030, "c30") })))
@@ -351,6 +341,28 @@ public class PostgresFixedPlanTests
         object[] { Length: > 0 } array when array.All(v => v is bool) => "ARRAY[" + string.Join(", ", array.Select(Literal)) + "]::boolean[]",
         var other => throw new InvalidOperationException($"no literal for {other}"),
     };
+
+    /// <summary>A new database holding <see cref="SeedAsync"/>'s calls, analyzed, and a data source on it.</summary>
+    static async Task<AnalyzedSeed> AnalyzedSeedAsync()
+    {
+        var database = await TestDatabase.CreateAsync();
+        long ws;
+        await using (var store = await CallStores.OpenAsync(database.ConnectionString, None))
+            ws = await SeedAsync(store);
+        var source = NpgsqlDataSource.Create(PostgresConnectionStrings.From(database.ConnectionString));
+        await using (var analyze = source.CreateCommand("ANALYZE calls"))
+            await analyze.ExecuteNonQueryAsync(None);
+        return new AnalyzedSeed(database, source, ws);
+    }
+
+    sealed record AnalyzedSeed(TestDatabase Database, NpgsqlDataSource Source, long Workspace) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Source.DisposeAsync();
+            await Database.DisposeAsync();
+        }
+    }
 
     /// <summary>40 calls of two agents, with latencies, starting at 1000-1039 ms; a third failed, one (c07) an error.</summary>
     static async Task<long> SeedAsync(ICallStore store)
