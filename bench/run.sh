@@ -8,6 +8,8 @@
 #                [--batch N]          (calls per import request; default 10,000, the API's maximum)
 #                [--profile-import]   (also: where the import's CPU goes, in-process on 50,000 calls)
 #                [--pause-damon]      (pause the kernel's DAMON memory reclaimer for the run, as root; see below)
+#                [--order blocks|interleaved]  (sequential requests one shape after the other, the default, or
+#                                     round by round over the shapes)
 #
 # Some virtual machines run the kernel's DAMON reclaimer (kdamond threads) for their host. On a 2-core machine it
 # takes a core for milliseconds twice a second, which shows in the p99s of sequential requests; the report says
@@ -30,9 +32,9 @@ while [ $# -gt 0 ]; do
     --quick) extra+=(--quick); shift ;;
     --profile-import) profile=1; shift ;;
     --pause-damon) pause_damon=1; shift ;;
-    --requests|--load-seconds|--batch|--import-parallelism) extra+=("$1" "$2"); shift 2 ;;
+    --requests|--load-seconds|--batch|--import-parallelism|--order) extra+=("$1" "$2"); shift 2 ;;
     --out) extra+=(--out "$(realpath -m "$2")"); shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done

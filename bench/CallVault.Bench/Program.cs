@@ -89,35 +89,50 @@ if (!options.Quick)
     foreach (var limit in new[] { 50, 1000 })
         foreach (var shape in shapes)
             for (var i = 0; i < 50; i++)
-                _ = await PostAsync(http, "/v2/list-calls", shape.Request(i, limit), responseBuffer);
+                _ = await SequentialTimer.PostAsync(http, "/v2/list-calls", shape.Request(i, limit), responseBuffer);
     await new LoadGenerator(options).WarmUpAsync("/v2/list-calls", bodies, 5);
     var settled = await ServerMemory.WaitUntilIdleAsync(options.ServerPid, TimeSpan.FromSeconds(15));
     Console.Error.WriteLine($"  the server was idle again {settled.TotalSeconds:F1} s after the load");
 }
 
 // ---- sequential latency per shape ----
+// One shape after the other by default, as in every run of record. With --order interleaved: request i of every
+// shape, then request i + 1 of every shape, the fixed answer (the floor) among the page-50 ones, as users asking
+// for different lists would; the document cache then holds fewer of each shape's pages (bench/RESULTS.md, "What
+// session 19 measured").
 var reclaimer = KernelReclaimer.Threads();
 var reclaimerCpu = KernelReclaimer.CpuSeconds(reclaimer);
 var sequentialClock = Stopwatch.StartNew();
+var timer = new SequentialTimer(http, options.ServerPid, responseBuffer);
+var floor = new TimedShape("(floor: fixed answer of the same size)", shapes[0], "/bench/fixed-answer");
+var warmupRequests = options.Quick ? 3 : 20;
 foreach (var limit in new[] { 50, 1000 })
 {
-    foreach (var shape in shapes)
+    var timed = shapes.Select(s => new TimedShape(s.Name, s)).ToList();
+    if (limit == 50 && options.Order == RequestOrder.Interleaved)
+        timed.Add(floor);
+    var requests = limit == 1000 && options.Quick ? Math.Min(options.Requests, 50) : options.Requests;
+    var timings = await timer.RunAsync(timed, limit, requests, warmupRequests, options.Order, limit == 50 ? 5 : 60);
+    for (var i = 0; i < timed.Count; i++)
     {
-        var requests = limit == 1000 && options.Quick ? Math.Min(options.Requests, 50) : options.Requests;
-        var timing = await TimeShapeAsync(http, shape, limit, requests, options.Quick ? 3 : 20, options.ServerPid, responseBuffer);
-        var read = await side.RowsReadAsync(shape.Request(0, limit));
-        report.Add(shape.Name, limit, timing, read);
+        var (shape, timing) = (timed[i], timings[i]);
+        var read = shape == floor ? null : await side.RowsReadAsync(shape.Shape.Request(0, limit));
+        if (shape != floor)
+            report.Add(shape.Name, limit, timing, read);
+        else
+            report.Floor = timing;
         Console.Error.WriteLine($"  {shape.Name,-24} limit {limit,4}: median {timing.Median:F2} ms, p99 {timing.P99:F2} ms, {timing.Rows} rows, {read?.ToString("F2", CultureInfo.InvariantCulture) ?? "-"} read/row, server CPU {timing.CpuMicroseconds:F0} µs, {timing.ReadCalls:F0} read calls, {timing.PageFaults:F1} page faults per request; {timing.Sources}; slowest {timing.Slowest}");
     }
 }
-
 report.KernelReclaimer = (reclaimer.Count, KernelReclaimer.CpuSeconds(reclaimer) - reclaimerCpu, sequentialClock.Elapsed.TotalSeconds);
 
-// The floor: the same round trip when the answer costs the server nothing.
-{
-    var timing = await TimeShapeAsync(http, shapes[0], 50, options.Requests, options.Quick ? 3 : 20, options.ServerPid, responseBuffer, "/bench/fixed-answer");
-    report.Add("(floor: fixed answer of the same size)", 50, timing, null);
-}
+// The floor, one shape after the other: after every shape. The same round trip when the answer costs the server
+// nothing.
+if (options.Order == RequestOrder.Blocks)
+    report.Floor = (await timer.RunAsync([floor], 50, options.Requests, warmupRequests, RequestOrder.Blocks, 5))[0];
+(report.Slow, report.TimedRequests) = (timer.Slow, timer.Timed);
+foreach (var slow in timer.Slow)
+    Console.Error.WriteLine($"  over the target: {slow}");
 
 // ---- mixed load vs the fixed answer ----
 (report.Mixed, report.Fixed) = await new LoadGenerator(options).RunAlternatingAsync("/v2/list-calls", "/bench/fixed-answer", bodies, options.Quick ? 1 : 5);
@@ -178,77 +193,8 @@ static async Task<List<string>> ListIdsAsync(HttpClient http, ListCallsRequest r
     return [.. doc.RootElement.EnumerateArray().Select(c => c.GetProperty("call_id").GetString()!)];
 }
 
-static async Task<ShapeTiming> TimeShapeAsync(HttpClient http, Shape shape, int limit, int requests, int warmup, int serverPid, byte[] buffer, string path = "/v2/list-calls")
-{
-    var timings = new List<double>(requests);
-    var served = new List<ServerTiming?>(requests);
-    var rows = 0;
-    var (cpuBefore, readsBefore, faultsBefore) = (0.0, 0L, 0L);
-    for (var i = -warmup; i < requests; i++)
-    {
-        if (i == 0)
-            (cpuBefore, readsBefore, faultsBefore) = (ServerMemory.CpuSeconds(serverPid), ServerMemory.ReadCalls(serverPid), ServerMemory.PageFaults(serverPid));
-        var clock = Stopwatch.StartNew();
-        var (length, timing) = await PostAsync(http, path, shape.Request(Math.Max(i, 0), limit), buffer);
-        clock.Stop();
-        if (i < 0)
-            continue;
-        timings.Add(clock.Elapsed.TotalMilliseconds);
-        served.Add(ServerTiming.Parse(timing));
-        if (i == 0)
-            rows = CountTopLevel(buffer.AsMemory(0, length));
-    }
-    var cpu = (ServerMemory.CpuSeconds(serverPid) - cpuBefore) * 1e6 / requests;
-    var reads = (double)(ServerMemory.ReadCalls(serverPid) - readsBefore) / requests;
-    var faults = (double)(ServerMemory.PageFaults(serverPid) - faultsBefore) / requests;
-    // The slowest requests with their place in the run and where their documents came from: neighbours slow
-    // together point at the machine (a core taken away for a while), slow requests spread out at the query, and
-    // on PostgreSQL slow pages read with their documents at what a page the process does not hold costs
-    // (bench/RESULTS.md, sessions 16 and 17).
-    var slowest = timings.Select((ms, index) => (ms, index)).OrderByDescending(t => t.ms).Take(3).ToList();
-    var sources = ServerTiming.Summarize(timings, served);
-    timings.Sort();
-    return new ShapeTiming(Percentile(timings, 0.5), Percentile(timings, 0.99), rows, cpu, reads, faults,
-        string.Join(", ", slowest.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.ms:F2} ms (#{t.index}{(served[t.index] is { } st ? ", " + st.Source : "")})"))),
-        sources);
-}
-
-// One request, the answer read into the caller's buffer: a fresh 240 kB (or 5 MB) array per answer would be
-// garbage for the client's collector, whose pauses would then show in the timings.
-static async Task<(int Length, string? ServerTiming)> PostAsync(HttpClient http, string path, ListCallsRequest request, byte[] buffer)
-{
-    var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(request, CallVaultJsonContext.Default.ListCallsRequest));
-    content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-    using var message = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
-    using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead);
-    await using var stream = await response.Content.ReadAsStreamAsync();
-    var length = 0;
-    int read;
-    while ((read = await stream.ReadAsync(buffer.AsMemory(length))) > 0)
-        length += read;
-    if (!response.IsSuccessStatusCode)
-        throw new InvalidOperationException($"{path}: {(int)response.StatusCode} {Encoding.UTF8.GetString(buffer, 0, length)}");
-    return (length, response.Headers.TryGetValues("Server-Timing", out var values) ? values.FirstOrDefault() : null);
-}
-
-static int CountTopLevel(ReadOnlyMemory<byte> json)
-{
-    using var doc = JsonDocument.Parse(json);
-    return doc.RootElement.GetArrayLength();
-}
-
-static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
-
-/// <summary>
-/// One shape's sequential requests: latency, and what the server process spent per request (CPU time, read system
-/// calls, page faults; from /proc, so they include whatever else the server did meanwhile).
-/// </summary>
-/// <param name="Slowest">The slowest requests, each with its index among the timed ones.</param>
-/// <param name="Sources">What the server's Server-Timing headers said (<see cref="ServerTiming.Summarize"/>).</param>
-sealed record ShapeTiming(double Median, double P99, int Rows, double CpuMicroseconds, double ReadCalls, double PageFaults, string Slowest, SourceSummary Sources);
-
 sealed record BenchOptions(string Url, string Key, int Calls, string Store, string Database, int ServerPid, int Requests,
-    int LoadSeconds, bool Quick, string WorkDir, int BatchSize, int ImportParallelism, string? Output, string Phase, string State)
+    int LoadSeconds, bool Quick, RequestOrder Order, string WorkDir, int BatchSize, int ImportParallelism, string? Output, string Phase, string State)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -275,6 +221,12 @@ sealed record BenchOptions(string Url, string Key, int Calls, string Store, stri
             int.Parse(Get("requests", quick ? "20" : "200"), CultureInfo.InvariantCulture),
             int.Parse(Get("load-seconds", quick ? "2" : "15"), CultureInfo.InvariantCulture),
             quick,
+            Get("order", "blocks") switch
+            {
+                "interleaved" => RequestOrder.Interleaved,
+                "blocks" => RequestOrder.Blocks,
+                var other => throw new ArgumentException($"--order {other}: interleaved or blocks"),
+            },
             Get("work"),
             int.Parse(Get("batch", "10000"), CultureInfo.InvariantCulture),
             int.Parse(Get("import-parallelism", "2"), CultureInfo.InvariantCulture),
