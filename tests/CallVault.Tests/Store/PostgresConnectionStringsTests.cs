@@ -14,6 +14,7 @@ public class PostgresConnectionStringsTests
         var built = new NpgsqlConnectionStringBuilder(PostgresConnectionStrings.From(database));
 
         Assert.Equal(64, built.MaxAutoPrepare);
+        Assert.Equal(Math.Max(4, 2 * Environment.ProcessorCount), built.MaxPoolSize);
         Assert.True(built.NoResetOnClose);
         Assert.Equal(64 * 1024, built.ReadBufferSize);
         Assert.Equal(64 * 1024, built.WriteBufferSize);
@@ -22,13 +23,14 @@ public class PostgresConnectionStringsTests
     }
 
     [Theory]
-    [InlineData("postgresql://callvault:secret@127.0.0.1:5432/calls?Max%20Auto%20Prepare=0&No%20Reset%20On%20Close=false&Read%20Buffer%20Size=8192&Write%20Buffer%20Size=16384")]
-    [InlineData("Host=127.0.0.1;Username=callvault;Max Auto Prepare=0;No Reset On Close=false;Read Buffer Size=8192;Write Buffer Size=16384")]
+    [InlineData("postgresql://callvault:secret@127.0.0.1:5432/calls?Max%20Auto%20Prepare=0&No%20Reset%20On%20Close=false&Read%20Buffer%20Size=8192&Write%20Buffer%20Size=16384&Maximum%20Pool%20Size=100")]
+    [InlineData("Host=127.0.0.1;Username=callvault;Max Auto Prepare=0;No Reset On Close=false;Read Buffer Size=8192;Write Buffer Size=16384;MaxPoolSize=100")]
     public void SettingsGivenByTheOperatorWinOverTheDefaults(string database)
     {
         var built = new NpgsqlConnectionStringBuilder(PostgresConnectionStrings.From(database));
 
         Assert.Equal(0, built.MaxAutoPrepare);
+        Assert.Equal(100, built.MaxPoolSize);
         Assert.False(built.NoResetOnClose);
         Assert.Equal(8192, built.ReadBufferSize);
         Assert.Equal(16384, built.WriteBufferSize);
