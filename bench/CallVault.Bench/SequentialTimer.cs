@@ -80,7 +80,7 @@ sealed class SequentialTimer(HttpClient http, int serverPid, byte[] buffer)
                 Slow[^1] = Slow[^1] with { After = (shape.Name, ms) };
             awaitingNext = ms > targetMs;
             if (awaitingNext)
-                Slow.Add(new SlowRequest(_sequence, limit, shape.Name, ms, served?.Source, previous, null));
+                Slow.Add(new SlowRequest(_sequence, limit, shape.Name, ms, served, previous, null));
             previous = (shape.Name, ms);
             _sequence++;
         }
@@ -162,12 +162,14 @@ sealed record ShapeTiming(double Median, double P99, int Rows, double CpuMicrose
 
 /// <summary>A timed request over its page size's target, with the requests just before and after it.</summary>
 /// <param name="Sequence">Its place among all the timed requests of the run.</param>
-sealed record SlowRequest(long Sequence, int Limit, string Shape, double Ms, string? Source, (string Shape, double Ms)? Before, (string Shape, double Ms)? After)
+/// <param name="Served">Its Server-Timing: the store's time, and where the documents came from.</param>
+sealed record SlowRequest(long Sequence, int Limit, string Shape, double Ms, ServerTiming? Served, (string Shape, double Ms)? Before, (string Shape, double Ms)? After)
 {
     public override string ToString()
     {
         var inv = CultureInfo.InvariantCulture;
         static string Near((string Shape, double Ms)? n) => n is { } v ? string.Create(CultureInfo.InvariantCulture, $"{v.Shape} {v.Ms:F2}") : "none";
-        return string.Create(inv, $"#{Sequence} {Shape} (page {Limit}) {Ms:F2} ms{(Source is null ? "" : ", " + Source)}; before it {Near(Before)}, after it {Near(After)}");
+        var served = Served is { } st ? string.Create(inv, $" (store {st.StoreMs:F2} ms, {st.Source})") : "";
+        return string.Create(inv, $"#{Sequence} {Shape} (page {Limit}) {Ms:F2} ms{served}; before it {Near(Before)}, after it {Near(After)}");
     }
 }
