@@ -2,6 +2,7 @@
 # A private PostgreSQL for the tests and the benchmark.
 #   scripts/postgres.sh start   starts a cluster and prints its URL as the last line
 #   scripts/postgres.sh url     prints the URL of the running cluster
+#   scripts/postgres.sh socket  prints the folder of its Unix socket (nothing for a server of your own)
 #   scripts/postgres.sh stop    stops it and removes its folder
 # With CALLVAULT_TEST_POSTGRES set (a postgresql:// URL of a server of your own), every verb just uses that
 # server: start and url print it, stop does nothing.
@@ -135,6 +136,12 @@ url() {
   sed -n 3p "$state"
 }
 
+socket() {
+  if [ -n "${CALLVAULT_TEST_POSTGRES:-}" ]; then return; fi
+  [ -f "$state" ] || die "no cluster is running (no $state); run '$0 start'"
+  sed -n 1p "$state"
+}
+
 stop() {
   if [ -n "${CALLVAULT_TEST_POSTGRES:-}" ]; then return; fi
   [ -f "$state" ] || return 0
@@ -152,6 +159,7 @@ stop() {
 case "${1:-}" in
   start) start ;;
   url) url ;;
+  socket) socket ;;
   stop) stop ;;
-  *) echo "usage: $0 start|url|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 start|url|socket|stop" >&2; exit 2 ;;
 esac

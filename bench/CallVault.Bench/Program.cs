@@ -194,7 +194,7 @@ static async Task<List<string>> ListIdsAsync(HttpClient http, ListCallsRequest r
 }
 
 sealed record BenchOptions(string Url, string Key, int Calls, string Store, string Database, int ServerPid, int Requests,
-    int LoadSeconds, bool Quick, RequestOrder Order, string WorkDir, int BatchSize, int ImportParallelism, string? Output, string Phase, string State)
+    int LoadSeconds, bool Quick, RequestOrder Order, string Transport, string WorkDir, int BatchSize, int ImportParallelism, string? Output, string Phase, string State)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -227,6 +227,7 @@ sealed record BenchOptions(string Url, string Key, int Calls, string Store, stri
                 "blocks" => RequestOrder.Blocks,
                 var other => throw new ArgumentException($"--order {other}: interleaved or blocks"),
             },
+            Get("transport", "tcp"),
             Get("work"),
             int.Parse(Get("batch", "10000"), CultureInfo.InvariantCulture),
             int.Parse(Get("import-parallelism", "2"), CultureInfo.InvariantCulture),

@@ -65,6 +65,8 @@ sealed class Report(BenchOptions options)
             s.AppendLine(inv, $"| fixed {FixedAnswerBytes / 1024.0:N0} kB answer, same load | {fixedLoad.RequestsPerSecond:N0} req/s, worst round's p99 {fixedLoad.P99Ms:F1} ms, {fixedLoad.Errors} errors | |");
             s.AppendLine(inv, $"| ratio mixed / fixed | {mixed.RequestsPerSecond / fixedLoad.RequestsPerSecond:F2} | >= 0.30 |");
         }
+        if (options.Store == "postgres")
+            s.AppendLine(inv, $"| the server's connection to PostgreSQL | {(options.Transport == "unix" ? "Unix socket" : "TCP on loopback")} | |");
         s.AppendLine(inv, $"| server peak memory (VmHWM) while serving | {ServePeakMemoryMb:N0} MB | < 300 MB |");
         s.AppendLine(inv, $"| server peak memory (VmHWM) during the import | {ImportPeakMemoryMb:N0} MB | |");
         var (threads, cpu, seconds) = KernelReclaimer;
