@@ -116,11 +116,16 @@ foreach (var limit in new[] { 50, 1000 })
     for (var i = 0; i < timed.Count; i++)
     {
         var (shape, timing) = (timed[i], timings[i]);
-        var read = shape == floor ? null : await side.RowsReadAsync(shape.Shape.Request(0, limit));
-        if (shape != floor)
-            report.Add(shape.Name, limit, timing, read);
-        else
+        double? read = null;
+        if (shape == floor)
+        {
             report.Floor = timing;
+        }
+        else
+        {
+            read = await side.RowsReadAsync(shape.Shape.Request(0, limit));
+            report.Add(shape.Name, limit, timing, read);
+        }
         Console.Error.WriteLine($"  {shape.Name,-24} limit {limit,4}: median {timing.Median:F2} ms, p99 {timing.P99:F2} ms, {timing.Rows} rows, {read?.ToString("F2", CultureInfo.InvariantCulture) ?? "-"} read/row, server CPU {timing.CpuMicroseconds:F0} µs, {timing.ReadCalls:F0} read calls, {timing.PageFaults:F1} page faults per request; {timing.Sources}; slowest {timing.Slowest}");
     }
 }

@@ -112,9 +112,15 @@ sealed class SequentialTimer(HttpClient http, int serverPid, byte[] buffer)
     /// <summary>What the server process has used so far.</summary>
     readonly record struct Usage(double CpuSeconds, long ReadCalls, long PageFaults)
     {
-        public static Usage Read(int pid) => new(ServerMemory.CpuSeconds(pid), ServerMemory.ReadCalls(pid), ServerMemory.PageFaults(pid));
+        public static Usage Read(int pid)
+        {
+            var (cpu, faults) = ServerMemory.CpuAndPageFaults(pid);
+            return new(cpu, ServerMemory.ReadCalls(pid), faults);
+        }
 
         public static Usage operator -(Usage a, Usage b) => new(a.CpuSeconds - b.CpuSeconds, a.ReadCalls - b.ReadCalls, a.PageFaults - b.PageFaults);
+
+        public static Usage operator +(Usage a, Usage b) => new(a.CpuSeconds + b.CpuSeconds, a.ReadCalls + b.ReadCalls, a.PageFaults + b.PageFaults);
     }
 
     /// <summary>One shape's timed requests, as they come.</summary>
@@ -129,7 +135,7 @@ sealed class SequentialTimer(HttpClient http, int serverPid, byte[] buffer)
         {
             _timings.Add(ms);
             _served.Add(served);
-            _used = new Usage(_used.CpuSeconds + used.CpuSeconds, _used.ReadCalls + used.ReadCalls, _used.PageFaults + used.PageFaults);
+            _used += used;
             if (rows is { } r)
                 _rows = r;
         }

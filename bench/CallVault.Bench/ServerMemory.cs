@@ -12,12 +12,11 @@ static class ServerMemory
     }
 
     /// <summary>CPU time (user + system) the server process has used so far, in seconds.</summary>
-    public static double CpuSeconds(int pid)
-    {
-        // Fields 14 and 15 of /proc/PID/stat, in clock ticks.
-        var fields = StatFields(pid);
-        return (long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture)) / 100.0;
-    }
+    public static double CpuSeconds(int pid) => CpuSeconds(StatFields(pid));
+
+    // Fields 14 and 15 of /proc/PID/stat, in clock ticks.
+    static double CpuSeconds(string[] fields) =>
+        (long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture)) / 100.0;
 
     /// <summary>
     /// Read system calls the server has made so far (<c>syscr</c> of /proc/PID/io): SQLite's reads of pages that are
@@ -36,7 +35,14 @@ static class ServerMemory
     /// Minor page faults of the server so far (field 10 of /proc/PID/stat): memory it touches for the first time,
     /// or again after giving it back. Each costs a trip into the kernel, and on a virtual machine more.
     /// </summary>
-    public static long PageFaults(int pid) => long.Parse(StatFields(pid)[7], System.Globalization.CultureInfo.InvariantCulture);
+    static long PageFaults(string[] fields) => long.Parse(fields[7], System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary><see cref="CpuSeconds(int)"/> and <see cref="PageFaults(string[])"/> from one read of /proc/PID/stat.</summary>
+    public static (double CpuSeconds, long PageFaults) CpuAndPageFaults(int pid)
+    {
+        var fields = StatFields(pid);
+        return (CpuSeconds(fields), PageFaults(fields));
+    }
 
     /// <summary>
     /// Waits until the server has used at most 20 ms of CPU in half a second (the clock ticks are 10 ms), or
