@@ -199,9 +199,9 @@ public sealed class CallVaultClient
             ct.ThrowIfCancellationRequested();
             var retriesLeft = idempotent && attempt < _options.MaxRetries;
             TimeSpan delay;
-            using (var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            using (var timeout = new CancellationTokenSource(_options.AttemptTimeout, _options.TimeProvider))
+            using (var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token))
             {
-                attemptCts.CancelAfter(_options.AttemptTimeout);
                 try
                 {
                     using var request = new HttpRequestMessage(method, uri);
@@ -223,7 +223,7 @@ public sealed class CallVaultClient
                                 ?? throw new JsonException($"{method} {path} answered null");
                         }
                     }
-                    var error = await ToExceptionAsync(response, attemptCts.Token).ConfigureAwait(false);
+                    var error = await ToExceptionAsync(response, _options.TimeProvider, attemptCts.Token).ConfigureAwait(false);
                     if (!retriesLeft || !error.IsTransient || RetryDelay(attempt + 1, error.RetryAfter, _options, Random.Shared.NextDouble()) is not { } wait)
                         throw error;
                     delay = wait;
@@ -240,7 +240,7 @@ public sealed class CallVaultClient
                     delay = RetryDelay(attempt + 1, null, _options, Random.Shared.NextDouble())!.Value;
                 }
             }
-            await Task.Delay(delay, ct).ConfigureAwait(false);
+            await Task.Delay(delay, _options.TimeProvider, ct).ConfigureAwait(false);
         }
     }
 
@@ -258,7 +258,7 @@ public sealed class CallVaultClient
         return TimeSpan.FromMilliseconds(cap * (0.5 + random / 2));
     }
 
-    static async Task<CallVaultApiException> ToExceptionAsync(HttpResponseMessage response, CancellationToken ct)
+    static async Task<CallVaultApiException> ToExceptionAsync(HttpResponseMessage response, TimeProvider clock, CancellationToken ct)
     {
         ApiError? error = null;
         try
@@ -271,14 +271,14 @@ public sealed class CallVaultClient
         {
             // Not our JSON (a proxy's HTML page, say): the status alone tells what happened.
         }
-        return new CallVaultApiException(response.StatusCode, error?.Message, error?.Errors, RetryAfterOf(response));
+        return new CallVaultApiException(response.StatusCode, error?.Message, error?.Errors, RetryAfterOf(response, clock.GetUtcNow()));
     }
 
     /// <summary>The wait a <c>Retry-After</c> header asks for, in seconds or as an HTTP date.</summary>
-    static TimeSpan? RetryAfterOf(HttpResponseMessage response) => response.Headers.RetryAfter switch
+    static TimeSpan? RetryAfterOf(HttpResponseMessage response, DateTimeOffset now) => response.Headers.RetryAfter switch
     {
         { Delta: { } delta } => delta,
-        { Date: { } date } => date - DateTimeOffset.UtcNow is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
+        { Date: { } date } => date - now is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
         _ => null,
     };
 

@@ -36,6 +36,12 @@ public sealed class CallVaultClientOptions
     /// <summary>Time limit of one attempt, from sending the request to reading the whole answer. Default 100 s.</summary>
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(100);
 
+    /// <summary>
+    /// The clock that retry waits and attempt timeouts run on and that <c>Retry-After</c> dates are read against.
+    /// Default <see cref="TimeProvider.System"/>; a test can pass its own to see or drive the client's timing.
+    /// </summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
     /// <summary>A checked copy, so that changing the options later does not change a client built from them.</summary>
     internal CallVaultClientOptions Snapshot()
     {
@@ -49,6 +55,7 @@ public sealed class CallVaultClientOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(InitialRetryDelay, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxRetryDelay, InitialRetryDelay);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(AttemptTimeout, TimeSpan.Zero);
+        ArgumentNullException.ThrowIfNull(TimeProvider);
         if (BaseAddress is { IsAbsoluteUri: false })
             throw new ArgumentException("BaseAddress must be an absolute URI", nameof(BaseAddress));
         return this;

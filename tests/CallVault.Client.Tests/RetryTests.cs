@@ -11,13 +11,15 @@ public class RetryTests
     const string EmptyPage = "[]";
     const string RegisteredCall = """{"call_id":"r1","agent_id":"a1","call_type":"phone_call","call_status":"registered"}""";
 
-    // Generous for a loaded 2-core machine, yet far below the next step of the schedule.
-    static readonly TimeSpan Slack = TimeSpan.FromMilliseconds(700);
-    // The fake stamps each attempt when it arrives, a little after the client started its wait, and timers
-    // round: a gap can come out a millisecond or so under the delay the client really waited.
+    // The waits the client asked for are read from its clock (RecordingClock), exactly. Arrival gaps at the fake
+    // only show that each wait really happened: a gap is never shorter than the wait before it (less timer
+    // rounding), while a loaded 2-core machine can stretch it by any amount, so no test bounds a gap from above.
     static readonly TimeSpan Early = TimeSpan.FromMilliseconds(25);
+    const int AttemptTimeoutMs = 10_000;
+    static readonly TimeSpan AttemptTimeout = TimeSpan.FromMilliseconds(AttemptTimeoutMs);
 
-    static CallVaultClient ClientOf(FakeServer fake, int maxRetries = 3, int initialDelayMs = 300, int maxDelayMs = 5000, int attemptTimeoutMs = 10_000) =>
+    static CallVaultClient ClientOf(FakeServer fake, int maxRetries = 3, int initialDelayMs = 300, int maxDelayMs = 5000,
+        int attemptTimeoutMs = AttemptTimeoutMs, TimeProvider? clock = null) =>
         new(new CallVaultClientOptions
         {
             ApiKey = "key_123",
@@ -26,7 +28,24 @@ public class RetryTests
             InitialRetryDelay = TimeSpan.FromMilliseconds(initialDelayMs),
             MaxRetryDelay = TimeSpan.FromMilliseconds(maxDelayMs),
             AttemptTimeout = TimeSpan.FromMilliseconds(attemptTimeoutMs),
+            TimeProvider = clock ?? TimeProvider.System,
         });
+
+    /// <summary>The retry waits among a clock's timers, which alternate with the attempts' timeouts: timeout, wait, timeout...</summary>
+    static TimeSpan[] RetryWaits(RecordingClock clock, int attempts)
+    {
+        var timers = clock.Timers;
+        Assert.Equal(2 * attempts - 1, timers.Count);
+        Assert.All(timers.Where((_, i) => i % 2 == 0), timeout => Assert.Equal(AttemptTimeout, timeout));
+        return [.. timers.Where((_, i) => i % 2 == 1)];
+    }
+
+    static void AssertWaitedAtLeast(IReadOnlyList<Arrival> attempts, IReadOnlyList<TimeSpan> waits)
+    {
+        for (var i = 1; i < attempts.Count; i++)
+            Assert.True(attempts[i].Since(attempts[i - 1]) >= waits[i - 1] - Early,
+                $"attempt {i + 1} came {attempts[i].Since(attempts[i - 1]).TotalMilliseconds:0} ms after attempt {i}, sooner than the {waits[i - 1].TotalMilliseconds:0} ms wait");
+    }
 
     [Fact]
     public async Task A429WithRetryAfterThenA503ThenSuccessTakesThreeAttemptsSpacedByRetryAfterThenBackoff()
@@ -35,7 +54,8 @@ public class RetryTests
             FakeServer.Answer(429, """{"message":"slow down"}""", ("Retry-After", "1")),
             FakeServer.Answer(503, """{"message":"busy"}"""),
             FakeServer.Answer(200, EmptyPage));
-        var client = ClientOf(fake, initialDelayMs: 300);
+        var clock = new RecordingClock();
+        var client = ClientOf(fake, initialDelayMs: 300, clock: clock);
 
         var calls = await client.ListCallsAsync(new ListCallsRequest { Limit = 5 });
 
@@ -43,33 +63,50 @@ public class RetryTests
         var attempts = fake.Received;
         Assert.Equal(3, attempts.Count);
         // Retry-After: 1 is waited for exactly; the second retry backs off 2 x 300 ms, jittered into [300, 600] ms.
-        Assert.InRange(attempts[1].Since(attempts[0]), TimeSpan.FromMilliseconds(1000) - Early, TimeSpan.FromMilliseconds(1000) + Slack);
-        Assert.InRange(attempts[2].Since(attempts[1]), TimeSpan.FromMilliseconds(300) - Early, TimeSpan.FromMilliseconds(600) + Slack);
+        var waits = RetryWaits(clock, attempts: 3);
+        Assert.Equal(TimeSpan.FromSeconds(1), waits[0]);
+        Assert.InRange(waits[1], TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(600));
+        AssertWaitedAtLeast(attempts, waits);
         Assert.All(attempts, a => Assert.Equal(("POST", "/v2/list-calls", """{"limit":5}""", "Bearer key_123"), (a.Method, a.Path, a.Body, a.Authorization)));
     }
 
     [Fact]
     public async Task ARetryAfterGivenAsAnHttpDateIsWaitedFor()
     {
-        // An HTTP date has whole seconds: the retry is due at the start of the second 2-3 s from now.
-        var retryAfter = DateTimeOffset.UtcNow.AddSeconds(3).ToString("R");
-        var due = DateTimeOffset.Parse(retryAfter, CultureInfo.InvariantCulture);
+        // The client's clock stands still at 14:00:00.5 and the date, in whole seconds, says 14:00:02: the wait is
+        // the date less the clock's now, exactly 1.5 s.
+        var now = new DateTimeOffset(2026, 12, 3, 14, 0, 0, 500, TimeSpan.Zero);
+        var retryAfter = now.AddSeconds(2).ToString("R", CultureInfo.InvariantCulture);
         await using var fake = await FakeServer.StartAsync(
             FakeServer.Answer(429, """{"message":"slow down"}""", ("Retry-After", retryAfter)),
             FakeServer.Answer(200, RegisteredCall));
-        var client = ClientOf(fake);
+        var clock = new RecordingClock(utcNow: now);
+        var client = ClientOf(fake, clock: clock);
 
         await client.GetCallAsync("r1");
 
         var attempts = fake.Received;
         Assert.Equal(2, attempts.Count);
-        // When the attempts arrived, on the wall clock the date is on. Measured from the first attempt, the wait
-        // depends on how long that attempt took on a loaded machine (it once took 0.3 s, and the wait came out
-        // 0.74 s); measured against the date, it does not.
-        var now = DateTimeOffset.UtcNow;
-        DateTimeOffset Arrived(int attempt) => now - Stopwatch.GetElapsedTime(attempts[attempt].Timestamp);
-        Assert.True(Arrived(0) < due - TimeSpan.FromSeconds(1), "the first attempt came too late for the test to tell a wait from none");
-        Assert.InRange(Arrived(1), due - Early, due + Slack);
+        var waits = RetryWaits(clock, attempts: 2);
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), waits[0]);
+        AssertWaitedAtLeast(attempts, waits);
+    }
+
+    [Fact]
+    public async Task ARetryAfterDateAlreadyPastIsRetriedAtOnce()
+    {
+        var now = new DateTimeOffset(2026, 12, 3, 14, 0, 0, TimeSpan.Zero);
+        await using var fake = await FakeServer.StartAsync(
+            FakeServer.Answer(503, """{"message":"busy"}""", ("Retry-After", now.AddMinutes(-1).ToString("R", CultureInfo.InvariantCulture))),
+            FakeServer.Answer(200, RegisteredCall));
+        var clock = new RecordingClock(utcNow: now);
+        var client = ClientOf(fake, clock: clock);
+
+        await client.GetCallAsync("r1");
+
+        Assert.Equal(2, fake.Received.Count);
+        // Only the two attempts' timeouts: no wait was started between them.
+        Assert.Equal([AttemptTimeout, AttemptTimeout], clock.Timers);
     }
 
     [Fact]
@@ -89,7 +126,8 @@ public class RetryTests
     public async Task PersistentServerErrorsAreRetriedMaxRetriesTimesWithGrowingBackoffThenThrown()
     {
         await using var fake = await FakeServer.StartAsync(FakeServer.Answer(500, """{"message":"database down"}"""));
-        var client = ClientOf(fake, maxRetries: 2, initialDelayMs: 200);
+        var clock = new RecordingClock();
+        var client = ClientOf(fake, maxRetries: 2, initialDelayMs: 200, clock: clock);
 
         var error = await Assert.ThrowsAsync<CallVaultApiException>(() => client.DeleteCallAsync("c1"));
 
@@ -97,8 +135,10 @@ public class RetryTests
         Assert.Equal("database down", error.ServerMessage);
         var attempts = fake.Received;
         Assert.Equal(3, attempts.Count);
-        Assert.InRange(attempts[1].Since(attempts[0]), TimeSpan.FromMilliseconds(100) - Early, TimeSpan.FromMilliseconds(200) + Slack);
-        Assert.InRange(attempts[2].Since(attempts[1]), TimeSpan.FromMilliseconds(200) - Early, TimeSpan.FromMilliseconds(400) + Slack);
+        var waits = RetryWaits(clock, attempts: 3);
+        Assert.InRange(waits[0], TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200));
+        Assert.InRange(waits[1], TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(400));
+        AssertWaitedAtLeast(attempts, waits);
     }
 
     [Fact]
@@ -182,7 +222,8 @@ public class RetryTests
     public async Task AnAttemptThatTimesOutIsRetriedAndANonIdempotentOneThrowsTimeout()
     {
         await using var fake = await FakeServer.StartAsync(FakeServer.Hang, FakeServer.Answer(200, RegisteredCall), FakeServer.Hang);
-        var client = ClientOf(fake, initialDelayMs: 50, attemptTimeoutMs: 300);
+        var clock = new RecordingClock();
+        var client = ClientOf(fake, initialDelayMs: 50, attemptTimeoutMs: 300, clock: clock);
 
         var started = Stopwatch.GetTimestamp();
         var call = await client.GetCallAsync("r1");
@@ -190,40 +231,56 @@ public class RetryTests
 
         Assert.Equal("r1", call.CallId);
         Assert.Equal(["GET", "GET", "POST"], fake.Received.Select(a => a.Method));
-        // 300 ms of timeout and at least 25 ms of backoff, measured from the client's start rather than from the
-        // first arrival, which a loaded fake can stamp late (CI saw a 40 ms gap). The timeout fires on a timer: with
-        // the other test assemblies starting on the same 2 cores it was seen 1.4 s late. The bound still tells the
-        // 300 ms attempt timeout from the client's default of minutes.
-        Assert.InRange(Stopwatch.GetElapsedTime(started, fake.Received[1].Timestamp), TimeSpan.FromMilliseconds(300 + 25) - Early, TimeSpan.FromMilliseconds(400) + 4 * Slack);
+        // The clock's timers: the first GET's 300 ms timeout, the backoff of 25-50 ms, the second GET's timeout,
+        // the POST's timeout (never retried). The second GET left no sooner than timeout and backoff after the
+        // client started (measured from the start: the first arrival comes after the timeout's timer began).
+        var timers = clock.Timers;
+        Assert.Equal(4, timers.Count);
+        Assert.Equal(TimeSpan.FromMilliseconds(300), timers[0]);
+        Assert.InRange(timers[1], TimeSpan.FromMilliseconds(25), TimeSpan.FromMilliseconds(50));
+        Assert.Equal([TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(300)], timers.Skip(2));
+        Assert.True(Stopwatch.GetElapsedTime(started, fake.Received[1].Timestamp) >= timers[0] + timers[1] - Early);
     }
 
     [Fact]
     public async Task CancellingDuringARetryWaitStopsAtOnce()
     {
-        // Cancel only once the 429 is answered, so the token can only land in the 10 s wait, never in the first
+        // Cancel only once the 429 is answered, so the token can only land in the 60 s wait, never in the first
         // attempt (on a loaded machine the first connection alone can take longer than a fixed timer).
         var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var slowDown = FakeServer.Answer(429, """{"message":"slow down"}""", ("Retry-After", "10"));
+        var slowDown = FakeServer.Answer(429, """{"message":"slow down"}""", ("Retry-After", "60"));
         await using var fake = await FakeServer.StartAsync(async context =>
         {
             await slowDown(context);
             await context.Response.CompleteAsync();
             answered.TrySetResult();
         });
-        var client = ClientOf(fake, maxDelayMs: 30_000);
+        var client = ClientOf(fake, maxDelayMs: 120_000);
         using var cts = new CancellationTokenSource();
 
         var listing = client.ListCallsAsync(cancellationToken: cts.Token);
         await answered.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await Task.Delay(200);
-        Assert.False(listing.IsCompleted, "the client should be waiting out Retry-After: 10");
+        Assert.False(listing.IsCompleted, "the client should be waiting out Retry-After: 60");
         var stopwatch = Stopwatch.StartNew();
         cts.Cancel();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => listing);
 
-        Assert.InRange(stopwatch.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(2));
+        // Far sooner than the 60 s wait, with room for a loaded machine.
+        Assert.InRange(stopwatch.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(10));
         Assert.Single(fake.Received);
+    }
+
+    [Fact]
+    public void OptionsThatCannotWorkAreRefusedWhenTheClientIsBuilt()
+    {
+        CallVaultClient Build(CallVaultClientOptions options) => new(new HttpClient(), options);
+
+        Assert.Throws<ArgumentNullException>(() => Build(new CallVaultClientOptions { TimeProvider = null! }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Build(new CallVaultClientOptions { MaxRetries = -1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Build(new CallVaultClientOptions { AttemptTimeout = TimeSpan.Zero }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Build(new CallVaultClientOptions { InitialRetryDelay = TimeSpan.FromSeconds(2), MaxRetryDelay = TimeSpan.FromSeconds(1) }));
     }
 
     [Theory]
